@@ -1,0 +1,132 @@
+//! The one place where errors become HTTP: status, stable snake_case code, message, and `Retry-After` where
+//! waiting helps. Every JSON error has the shape `{"error": {"code": "...", "message": "..."}}`.
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::ingest::body::BodyError;
+use crate::ingest::pipeline::PipelineError;
+use crate::ingest::spool::SpoolError;
+use crate::ingest::IngestError;
+use crate::query::QueryError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), retry_after: None }
+    }
+
+    fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid API key is required (Authorization: Bearer ...)")
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unavailable(code: &'static str, message: impl Into<String>, retry_after: u64) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message).retry_after(retry_after)
+    }
+
+    pub fn internal(error: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%error, "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the collector log")
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(serde_json::json!({"error": {"code": self.code, "message": self.message}}))
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            IngestError::Body(e @ BodyError::TooLarge { .. }) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.code(), message),
+            IngestError::Body(e @ (BodyError::UnsupportedEncoding(_) | BodyError::UnsupportedMediaType(_))) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.code(), message)
+            }
+            IngestError::Body(e) => ApiError::bad_request(e.code(), message),
+            IngestError::Beacon(e) => ApiError::bad_request(e.code(), message),
+            IngestError::Pipeline(PipelineError::SiteLookup(_)) => {
+                tracing::warn!(%message, "site lookup failed; asking the sender to retry");
+                ApiError::unavailable("database_unavailable", "the site cannot be looked up right now; retry later", 5)
+            }
+            IngestError::Pipeline(PipelineError::KeyNotForSite(_)) => ApiError::forbidden(message),
+            IngestError::Spool(SpoolError::Full { .. }) => ApiError::unavailable("spool_full", message, 30),
+            IngestError::Spool(_) => ApiError::unavailable("spool_unavailable", message, 5),
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> ApiError {
+        match error {
+            QueryError::Invalid { code, message } => ApiError::bad_request(code, message),
+            QueryError::SiteNotFound(site) => ApiError::not_found(format!("no site `{site}`")),
+            QueryError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::Db(e) => ApiError::unavailable("database_unavailable", format!("database error: {e}"), 5),
+            StoreError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists")),
+            StoreError::Invalid(message) => ApiError::bad_request("invalid_request", message),
+        }
+    }
+}
+
+/// actix's own extractor errors (bad JSON, bad query string) in our error shape.
+pub fn json_config() -> actix_web::web::JsonConfig {
+    actix_web::web::JsonConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|e, _| ApiError::bad_request("invalid_json", e.to_string()).into())
+}
+
+pub fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default()
+        .error_handler(|e, _| ApiError::bad_request("invalid_query_string", e.to_string()).into())
+}
+
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("no such endpoint"))
+}

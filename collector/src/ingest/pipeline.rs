@@ -1,0 +1,292 @@
+//! The ingestion pipeline: one beacon in, one [`Outcome`] out, through named steps in a fixed order.
+//!
+//! Each step either enriches the event or stops it with a [`DropReason`]; a dropped event still gets a 202 (so
+//! site ids cannot be enumerated) and is counted by reason. Unlike an `Option<Event>`, the outcome always
+//! says *why* nothing was kept. The only hard failure is not being able to tell whether a site exists.
+//!
+//! Order (DESIGN.md §2): site → hostname → privacy → bot signals → [user agent, GeoIP: enrichment seams] →
+//! referrer & campaign → visitor hash → session touch & presence → event.
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Days};
+
+use super::beacon::{Beacon, EventKind};
+use super::event::{Enrichment, Event};
+use super::visitor::{user_hash, visitor_hash, Salts};
+use crate::metrics::Metrics;
+use crate::session::{memory::MemoryStore, SessionInfo, SessionStore, Touch};
+use crate::store::sites::{Site, SiteCache};
+use crate::store::StoreError;
+
+/// Why an event was not kept. The names are stable: they label metrics and the `X-Footfall-Drop` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// No site has this public id.
+    UnknownSite,
+    /// The page's hostname is not the site's domain, a subdomain of it, or an allowed hostname.
+    Hostname,
+    /// The browser asked not to be tracked (DNT or GPC) and the site honours that.
+    Dnt,
+    /// The tracker saw an automated browser (`navigator.webdriver`).
+    Headless,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 4] = [DropReason::UnknownSite, DropReason::Hostname, DropReason::Dnt, DropReason::Headless];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::UnknownSite => "unknown_site",
+            DropReason::Hostname => "hostname",
+            DropReason::Dnt => "dnt",
+            DropReason::Headless => "headless",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Accepted(Box<Event>),
+    Dropped(DropReason),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("cannot look up the site: {0}")]
+    SiteLookup(#[from] StoreError),
+    #[error("this API key may not send events for site `{0}`")]
+    KeyNotForSite(String),
+}
+
+/// Who sent the beacon: a browser, or a server holding an `events:write` key (for one site or all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    Browser,
+    Server { site_id: Option<i64> },
+}
+
+/// What the HTTP edge knows about the request: the client's address (used in memory only, never stored),
+/// its User-Agent and the server time.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub ip: IpAddr,
+    pub user_agent: String,
+    pub now_ms: i64,
+    pub sender: Sender,
+}
+
+pub struct PipelineConfig {
+    pub session_timeout_ms: i64,
+    pub allow_local_hostnames: bool,
+    /// Key for hashing the sites' user ids (derived from the secret key).
+    pub user_key: [u8; 32],
+}
+
+/// Identified sessions last longer: a signed-in user reading for an hour is one visit (DESIGN.md §4).
+const IDENTIFIED_TTL_MS: i64 = 4 * 3600 * 1000;
+const REMEMBERED_TTL_MS: i64 = 30 * 86_400_000;
+
+pub struct Pipeline {
+    sites: SiteCache,
+    sessions: Arc<dyn SessionStore>,
+    fallback: Arc<MemoryStore>,
+    salts: Salts,
+    metrics: Arc<Metrics>,
+    config: PipelineConfig,
+}
+
+enum Stop {
+    Drop(DropReason),
+    Fail(PipelineError),
+}
+
+impl From<DropReason> for Stop {
+    fn from(reason: DropReason) -> Stop {
+        Stop::Drop(reason)
+    }
+}
+
+impl Pipeline {
+    pub fn new(
+        sites: SiteCache,
+        sessions: Arc<dyn SessionStore>,
+        fallback: Arc<MemoryStore>,
+        metrics: Arc<Metrics>,
+        config: PipelineConfig,
+    ) -> Pipeline {
+        let salts = Salts::new(sessions.clone(), fallback.clone(), metrics.clone());
+        Pipeline { sites, sessions, fallback, salts, metrics, config }
+    }
+
+    pub async fn process(&self, beacon: Beacon, meta: &RequestMeta) -> Result<Outcome, PipelineError> {
+        match self.run(beacon, meta).await {
+            Ok(event) => Ok(Outcome::Accepted(Box::new(event))),
+            Err(Stop::Drop(reason)) => {
+                self.metrics.dropped(reason).inc();
+                Ok(Outcome::Dropped(reason))
+            }
+            Err(Stop::Fail(error)) => Err(error),
+        }
+    }
+
+    async fn run(&self, beacon: Beacon, meta: &RequestMeta) -> Result<Event, Stop> {
+        let site = self.site(&beacon).await?;
+        if let Sender::Server { site_id: Some(allowed) } = meta.sender {
+            if allowed != site.id {
+                return Err(Stop::Fail(PipelineError::KeyNotForSite(site.public_id.clone())));
+            }
+        }
+        self.hostname(&site, &beacon)?;
+        self.privacy(&site, &beacon)?;
+        self.bot_signals(&beacon)?;
+        let ip = beacon.overrides.ip.unwrap_or(meta.ip);
+        let user_agent = beacon.overrides.user_agent.as_deref().unwrap_or(&meta.user_agent);
+        let mut enrichment = Enrichment::default();
+        referrer_and_campaign(&site, &beacon, &mut enrichment);
+        let ts = beacon.overrides.time_ms.unwrap_or(meta.now_ms);
+        let path = page_path(&site, &beacon);
+        let (visitor, previous_visitor) = self.visitor(&site, ip, user_agent, ts).await;
+        let user_hash = beacon.user.as_deref().map(|u| user_hash(&self.config.user_key, site.id, u));
+        let session = self.session(&site, &beacon, &path, visitor, previous_visitor, ts).await;
+        Ok(Event {
+            id: beacon.id.unwrap_or_else(uuid::Uuid::now_v7),
+            site_id: site.id,
+            ts,
+            kind: beacon.kind,
+            session_id: session.session_id,
+            session_new: session.is_new,
+            visitor: visitor as i64,
+            hostname: beacon.url.hostname,
+            path,
+            title: beacon.title,
+            pageview_id: beacon.pageview_id,
+            screen: beacon.screen,
+            group: beacon.group,
+            engaged_ms: beacon.engaged_ms,
+            scroll: beacon.scroll,
+            sections: beacon.sections,
+            name: beacon.name,
+            props: beacon.props,
+            user_hash,
+            enrichment,
+        })
+    }
+
+    /// Step 1: the site must exist. Unknown ids are dropped, not rejected, so ids cannot be probed.
+    async fn site(&self, beacon: &Beacon) -> Result<Arc<Site>, Stop> {
+        match self.sites.get(&beacon.site).await {
+            Ok(Some(site)) => Ok(site),
+            Ok(None) => Err(DropReason::UnknownSite.into()),
+            Err(error) => Err(Stop::Fail(error.into())),
+        }
+    }
+
+    /// Step 1b: only the site's own pages count; someone else's copy of the snippet does not.
+    fn hostname(&self, site: &Site, beacon: &Beacon) -> Result<(), Stop> {
+        let host = beacon.url.hostname.as_str();
+        let local = host == "localhost" || host.ends_with(".localhost") || host.parse::<IpAddr>().is_ok_and(is_local);
+        if site.allows_hostname(host) || (local && self.config.allow_local_hostnames) {
+            Ok(())
+        } else {
+            Err(DropReason::Hostname.into())
+        }
+    }
+
+    /// Step 2: Do-Not-Track / Global Privacy Control, when the site has chosen to honour them.
+    fn privacy(&self, site: &Site, beacon: &Beacon) -> Result<(), Stop> {
+        if site.respect_dnt && beacon.dnt {
+            return Err(DropReason::Dnt.into());
+        }
+        Ok(())
+    }
+
+    /// Step 3: automation the tracker itself observed. (User-agent and referrer-spam lists: enrichment issue.)
+    fn bot_signals(&self, beacon: &Beacon) -> Result<(), Stop> {
+        if beacon.webdriver {
+            return Err(DropReason::Headless.into());
+        }
+        Ok(())
+    }
+
+    /// Step 7: today's and yesterday's hash of this visitor (yesterday's lets a session cross midnight).
+    async fn visitor(&self, site: &Site, ip: IpAddr, user_agent: &str, ts: i64) -> (u64, u64) {
+        let day = DateTime::from_timestamp_millis(ts).unwrap_or_default().date_naive();
+        let today = visitor_hash(&self.salts.for_day(day).await, &site.public_id, ip, user_agent);
+        let yesterday = match day.checked_sub_days(Days::new(1)) {
+            Some(previous) => visitor_hash(&self.salts.for_day(previous).await, &site.public_id, ip, user_agent),
+            None => today,
+        };
+        (today, yesterday)
+    }
+
+    /// Step 8: find or open the session and update presence. If the shared store fails, the in-process one
+    /// answers: the event is kept, only session continuity across collectors is lost (and counted).
+    async fn session(&self, site: &Site, beacon: &Beacon, path: &str, visitor: u64, previous: u64, ts: i64) -> SessionInfo {
+        let identified = beacon.kind == EventKind::Identify;
+        let ttl_ms = match (identified, beacon.remember) {
+            (true, true) => REMEMBERED_TTL_MS,
+            (true, false) => IDENTIFIED_TTL_MS,
+            _ => self.config.session_timeout_ms,
+        };
+        let touch = Touch {
+            site: &site.public_id,
+            visitor,
+            previous_visitor: previous,
+            now_ms: ts,
+            page: Some(path),
+            group: beacon.group.as_deref(),
+            identified,
+            ttl_ms,
+            new_session_id: (rand::random::<i64>() & i64::MAX).max(1),
+        };
+        match self.sessions.touch(&touch).await {
+            Ok(info) => info,
+            Err(error) => {
+                tracing::warn!(%error, "session store failed; using the in-process store for this event");
+                self.metrics.session_fallbacks.inc();
+                // The in-process store cannot fail.
+                self.fallback.touch(&touch).await.unwrap_or(SessionInfo {
+                    session_id: touch.new_session_id,
+                    started_ms: ts,
+                    is_new: true,
+                })
+            }
+        }
+    }
+}
+
+fn is_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_loopback(),
+    }
+}
+
+/// The page as reported: the path, plus the fragment for sites whose routes live in the hash.
+fn page_path(site: &Site, beacon: &Beacon) -> String {
+    match (&beacon.url.fragment, site.hash_routing) {
+        (Some(fragment), true) => format!("{}#{fragment}", beacon.url.path),
+        _ => beacon.url.path.clone(),
+    }
+}
+
+/// Step 6: where the visit came from. Referrers from the site itself are navigation, not a source.
+/// Campaign parameters win over the referrer. (Source names and channels: enrichment issue.)
+fn referrer_and_campaign(site: &Site, beacon: &Beacon, out: &mut Enrichment) {
+    if let Some(referrer) = beacon.referrer.as_deref().and_then(|r| url::Url::parse(r).ok()) {
+        if let Some(host) = referrer.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase()) {
+            if !site.allows_hostname(&host) && host != beacon.url.hostname {
+                out.referrer_path = Some(referrer.path().to_owned());
+                out.referrer_host = Some(host);
+            }
+        }
+    }
+    let param = |name: &str| beacon.url.campaign.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    out.utm_source = param("utm_source").or_else(|| param("ref"));
+    out.utm_medium = param("utm_medium");
+    out.utm_campaign = param("utm_campaign");
+    out.utm_term = param("utm_term");
+    out.utm_content = param("utm_content");
+    out.source = out.utm_source.clone().or_else(|| out.referrer_host.clone());
+}

@@ -1,0 +1,134 @@
+//! In-process session store: the embedded default, and the fallback the pipeline uses while Redis is
+//! unreachable (continuity then holds per collector only; the pipeline counts those touches).
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{presence_member, Presence, Scope, SessionInfo, SessionStore, StoreError, Touch, PRESENCE_WINDOW_MS};
+
+#[derive(Debug, Clone)]
+struct Session {
+    id: i64,
+    started_ms: i64,
+    expires_ms: i64,
+    page: Option<String>,
+    group: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<(String, u64), Session>,
+    /// site → member → (last seen, page, group)
+    live: HashMap<String, HashMap<String, (i64, Option<String>, Option<String>)>>,
+    salts: HashMap<chrono::NaiveDate, [u8; 32]>,
+    touches_since_sweep: u32,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep serving rather than poison every request.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    /// Expired sessions and stale presence are dropped in passing, every few thousand touches, so the store
+    /// stays bounded without a timer task.
+    fn sweep(&mut self, now_ms: i64) {
+        self.sessions.retain(|_, s| s.expires_ms > now_ms);
+        for members in self.live.values_mut() {
+            members.retain(|_, (seen, _, _)| *seen > now_ms - PRESENCE_WINDOW_MS);
+        }
+        self.live.retain(|_, members| !members.is_empty());
+        let oldest = chrono::DateTime::from_timestamp_millis(now_ms).map(|t| t.date_naive() - chrono::Days::new(2));
+        if let Some(oldest) = oldest {
+            self.salts.retain(|day, _| *day >= oldest);
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn touch(&self, t: &Touch<'_>) -> Result<SessionInfo, StoreError> {
+        let mut state = self.lock();
+        state.touches_since_sweep += 1;
+        if state.touches_since_sweep >= 4096 {
+            state.touches_since_sweep = 0;
+            state.sweep(t.now_ms);
+        }
+        let key = (t.site.to_owned(), t.visitor);
+        let live = |s: &Session| s.expires_ms > t.now_ms;
+        let carried = match state.sessions.get(&key) {
+            Some(s) if live(s) => None,
+            _ => state.sessions.remove(&(t.site.to_owned(), t.previous_visitor)).filter(live),
+        };
+        if let Some(s) = carried {
+            state.sessions.insert(key.clone(), s);
+        }
+        let mut is_new = false;
+        let session = state
+            .sessions
+            .entry(key)
+            .and_modify(|s| {
+                if s.expires_ms <= t.now_ms {
+                    *s = Session { id: t.new_session_id, started_ms: t.now_ms, expires_ms: 0, page: None, group: None };
+                    is_new = true;
+                }
+            })
+            .or_insert_with(|| {
+                is_new = true;
+                Session { id: t.new_session_id, started_ms: t.now_ms, expires_ms: 0, page: None, group: None }
+            });
+        session.expires_ms = t.now_ms + t.ttl_ms;
+        if let Some(page) = t.page {
+            session.page = Some(page.to_owned());
+        }
+        if let Some(group) = t.group {
+            session.group = Some(group.to_owned());
+        }
+        let info = SessionInfo { session_id: session.id, started_ms: session.started_ms, is_new };
+        let (page, group) = (session.page.clone(), session.group.clone());
+        let member = presence_member(t.visitor, t.identified);
+        state.live.entry(t.site.to_owned()).or_default().insert(member, (t.now_ms, page, group));
+        Ok(info)
+    }
+
+    async fn salt(&self, day: chrono::NaiveDate) -> Result<[u8; 32], StoreError> {
+        Ok(*self.lock().salts.entry(day).or_insert_with(rand::random))
+    }
+
+    async fn presence(&self, site: &str, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError> {
+        let state = self.lock();
+        let mut presence = Presence::default();
+        let Some(members) = state.live.get(site) else { return Ok(presence) };
+        for (member, (seen, page, group)) in members {
+            let in_scope = match scope {
+                Scope::Site => true,
+                Scope::Page(p) => page.as_deref() == Some(p),
+                Scope::Group(g) => group.as_deref() == Some(g),
+            };
+            if in_scope && *seen > now_ms - PRESENCE_WINDOW_MS {
+                if member.starts_with('i') {
+                    presence.identified += 1;
+                } else {
+                    presence.anonymous += 1;
+                }
+            }
+        }
+        Ok(presence)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

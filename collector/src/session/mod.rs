@@ -1,0 +1,93 @@
+//! Live sessions, real-time presence and the daily salts: the state that lives in Redis (or, in the embedded
+//! default, in this process) and that can always be rebuilt — nothing here is the only copy of an event.
+//!
+//! The pipeline's session step calls [`SessionStore::touch`] once per event: one atomic round trip that finds or
+//! opens the visitor's session, slides its TTL and updates presence. Two real implementations: [`redis::RedisStore`]
+//! for several collectors sharing state, [`memory::MemoryStore`] for one process.
+pub mod memory;
+pub mod redis;
+
+use async_trait::async_trait;
+
+/// Presence window: a visitor seen in the last five minutes is "here now".
+pub const PRESENCE_WINDOW_MS: i64 = 5 * 60 * 1000;
+/// Salts live this long, so that yesterday's is still there for sessions that cross midnight.
+pub const SALT_TTL_SECS: u64 = 48 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis: {0}")]
+    Redis(#[from] ::redis::RedisError),
+    #[error("session store timed out after {0} ms")]
+    Timeout(u64),
+    #[error("session store answered something unexpected: {0}")]
+    Protocol(String),
+}
+
+/// One event's effect on its visitor's session.
+#[derive(Debug, Clone)]
+pub struct Touch<'a> {
+    pub site: &'a str,
+    /// Today's visitor hash.
+    pub visitor: u64,
+    /// Yesterday's visitor hash for the same visitor: a session open across UTC midnight continues.
+    pub previous_visitor: u64,
+    pub now_ms: i64,
+    /// Set for page views: the visitor's current page for presence.
+    pub page: Option<&'a str>,
+    pub group: Option<&'a str>,
+    pub identified: bool,
+    /// Sliding inactivity timeout for this session.
+    pub ttl_ms: i64,
+    /// The id to use if this touch opens a new session.
+    pub new_session_id: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub session_id: i64,
+    pub started_ms: i64,
+    pub is_new: bool,
+}
+
+/// Who is on a site now: counts over the last [`PRESENCE_WINDOW_MS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Presence {
+    pub identified: u64,
+    pub anonymous: u64,
+}
+
+impl Presence {
+    pub fn visitors(&self) -> u64 {
+        self.identified + self.anonymous
+    }
+}
+
+/// What presence can be asked about: the whole site, one page, or one page group.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    Site,
+    Page(&'a str),
+    Group(&'a str),
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Finds or opens the visitor's session, slides its TTL and updates presence — atomically.
+    async fn touch(&self, touch: &Touch<'_>) -> Result<SessionInfo, StoreError>;
+
+    /// The salt for a UTC day, created by whichever collector asks first; all collectors get the same one.
+    async fn salt(&self, day: chrono::NaiveDate) -> Result<[u8; 32], StoreError>;
+
+    /// Visitors present in a scope within the window ending at `now_ms`.
+    async fn presence(&self, site: &str, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError>;
+
+    /// Cheap liveness check for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Presence members carry whether the visitor is identified, so counts split without a second lookup.
+fn presence_member(visitor: u64, identified: bool) -> String {
+    format!("{}{visitor:016x}", if identified { 'i' } else { 'a' })
+}
+

@@ -1,0 +1,150 @@
+//! Redis session store: several collectors share sessions, presence and salts through one Redis or a
+//! Redis Cluster.
+//!
+//! Key layout (DESIGN.md §4). Every key of a site carries the `{site}` hash tag, so a site's keys share one
+//! cluster slot and the touch script may use them together:
+//! - `ff:sess:{site}:<visitor hex>` — live session hash (id, start, page, group, member), sliding TTL
+//! - `ff:live:{site}`, `ff:live:{site}:page:<path>`, `ff:live:{site}:group:<group>` — presence, all visitors
+//! - `ff:livei:{site}…` — the same for identified visitors only, so counts split without scanning members
+//! - `ff:salt:<YYYY-MM-DD>` — the day's visitor-hash salt, 48 h TTL
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+use super::{
+    presence_member, Presence, Scope, SessionInfo, SessionStore, StoreError, Touch, PRESENCE_WINDOW_MS, SALT_TTL_SECS,
+};
+
+/// One Redis or a cluster; both speak the same commands.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Single(c) => c.req_packed_command(cmd),
+            Connection::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Connection::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        0
+    }
+}
+
+pub struct RedisStore {
+    connection: Connection,
+    touch_script: redis::Script,
+    timeout: Duration,
+}
+
+impl RedisStore {
+    /// `url` is one `redis://` URL, or several separated by commas for a Redis Cluster (any of its nodes).
+    pub async fn connect(url: &str, timeout: Duration) -> Result<RedisStore, StoreError> {
+        let urls: Vec<&str> = url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+        let connection = if urls.len() > 1 {
+            let client = redis::cluster::ClusterClientBuilder::new(urls)
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .build()?;
+            Connection::Cluster(client.get_async_connection().await?)
+        } else {
+            let client = redis::Client::open(url)?;
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(timeout)
+                .set_response_timeout(timeout)
+                .set_number_of_retries(1);
+            Connection::Single(ConnectionManager::new_with_config(client, config).await?)
+        };
+        Ok(RedisStore { connection, touch_script: redis::Script::new(include_str!("touch.lua")), timeout })
+    }
+
+    async fn bounded<T>(&self, fut: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(StoreError::Timeout(self.timeout.as_millis() as u64)),
+        }
+    }
+}
+
+fn session_key(site: &str, visitor: u64) -> String {
+    format!("ff:sess:{{{site}}}:{visitor:016x}")
+}
+
+fn presence_key(site: &str, scope: Scope<'_>, identified: bool) -> String {
+    let prefix = if identified { "ff:livei" } else { "ff:live" };
+    match scope {
+        Scope::Site => format!("{prefix}:{{{site}}}"),
+        Scope::Page(p) => format!("{prefix}:{{{site}}}:page:{p}"),
+        Scope::Group(g) => format!("{prefix}:{{{site}}}:group:{g}"),
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn touch(&self, t: &Touch<'_>) -> Result<SessionInfo, StoreError> {
+        let mut invocation = self.touch_script.prepare_invoke();
+        invocation
+            .key(session_key(t.site, t.visitor))
+            .key(session_key(t.site, t.previous_visitor))
+            .arg(t.now_ms)
+            .arg(t.ttl_ms)
+            .arg(t.new_session_id)
+            .arg(presence_member(t.visitor, t.identified))
+            .arg(if t.identified { "1" } else { "0" })
+            .arg(t.page.unwrap_or(""))
+            .arg(t.group.unwrap_or(""))
+            .arg(PRESENCE_WINDOW_MS)
+            .arg(presence_key(t.site, Scope::Site, false))
+            .arg(presence_key(t.site, Scope::Site, true));
+        let mut conn = self.connection.clone();
+        let (session_id, started_ms, is_new): (i64, i64, i64) =
+            self.bounded(invocation.invoke_async(&mut conn)).await?;
+        Ok(SessionInfo { session_id, started_ms, is_new: is_new == 1 })
+    }
+
+    async fn salt(&self, day: chrono::NaiveDate) -> Result<[u8; 32], StoreError> {
+        let key = format!("ff:salt:{day}");
+        let candidate: [u8; 32] = rand::random();
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(&key).arg(&candidate[..]).arg("NX").arg("EX").arg(SALT_TTL_SECS).ignore();
+        pipe.cmd("GET").arg(&key);
+        let mut conn = self.connection.clone();
+        let (stored,): (Vec<u8>,) = self.bounded(pipe.query_async(&mut conn)).await?;
+        stored.try_into().map_err(|v: Vec<u8>| StoreError::Protocol(format!("salt of {} bytes", v.len())))
+    }
+
+    async fn presence(&self, site: &str, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError> {
+        let since = now_ms - PRESENCE_WINDOW_MS;
+        let mut conn = self.connection.clone();
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZCOUNT").arg(presence_key(site, scope, false)).arg(format!("({since}")).arg("+inf");
+        pipe.cmd("ZCOUNT").arg(presence_key(site, scope, true)).arg(format!("({since}")).arg("+inf");
+        let (all, identified): (u64, u64) = self.bounded(pipe.query_async(&mut conn)).await?;
+        Ok(Presence { identified, anonymous: all.saturating_sub(identified) })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.connection.clone();
+        let _: String = self.bounded(redis::cmd("PING").query_async(&mut conn)).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,60 @@
+-- One event's effect on its visitor's session and on presence, atomically, in one round trip.
+--
+-- KEYS[1]  session hash of today's visitor hash      ff:sess:{site}:<visitor>
+-- KEYS[2]  session hash of yesterday's visitor hash  (a session open across UTC midnight moves over)
+-- ARGV[1]  now (ms)          ARGV[2]  session TTL (ms)     ARGV[3]  id for a new session
+-- ARGV[4]  presence member   ARGV[5]  '1' if identified    ARGV[6]  page path ('' = unchanged)
+-- ARGV[7]  group ('' = unchanged)                          ARGV[8]  presence window (ms)
+-- ARGV[9]  presence key prefix, all visitors   ff:live:{site}
+-- ARGV[10] presence key prefix, identified     ff:livei:{site}
+--
+-- Presence keys for pages and groups are built here from the prefixes. They share the `{site}` hash tag with
+-- KEYS[1], so on Redis Cluster they live in the same slot and the script stays atomic.
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[8])
+local is_new = 0
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if KEYS[2] ~= KEYS[1] and redis.call('EXISTS', KEYS[2]) == 1 then
+    redis.call('RENAME', KEYS[2], KEYS[1])
+  else
+    redis.call('HSET', KEYS[1], 'id', ARGV[3], 'start', ARGV[1])
+    is_new = 1
+  end
+end
+local s = redis.call('HMGET', KEYS[1], 'id', 'start', 'page', 'group', 'member')
+local member = ARGV[4]
+local page = ARGV[6]
+if page == '' then page = s[3] end
+local group = ARGV[7]
+if group == '' then group = s[4] end
+
+local function scopes(p, g)
+  local t = {''}
+  if p then t[#t + 1] = ':page:' .. p end
+  if g then t[#t + 1] = ':group:' .. g end
+  return t
+end
+
+-- Moved page or group, or became identified: leave the sets the visitor was counted in before.
+if s[5] and (s[5] ~= member or s[3] ~= page or s[4] ~= group) then
+  for _, scope in ipairs(scopes(s[3], s[4])) do
+    redis.call('ZREM', ARGV[9] .. scope, s[5])
+    redis.call('ZREM', ARGV[10] .. scope, s[5])
+  end
+end
+
+local function mark(key)
+  redis.call('ZADD', key, now, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  redis.call('PEXPIRE', key, window * 2)
+end
+for _, scope in ipairs(scopes(page, group)) do
+  mark(ARGV[9] .. scope)
+  if ARGV[5] == '1' then mark(ARGV[10] .. scope) end
+end
+
+redis.call('HSET', KEYS[1], 'member', member)
+if page then redis.call('HSET', KEYS[1], 'page', page) end
+if group then redis.call('HSET', KEYS[1], 'group', group) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {s[1], s[2], is_new}

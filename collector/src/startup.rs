@@ -1,0 +1,153 @@
+//! Assembles a collector from settings: database (migrated), session store, spool and SQL writer, site
+//! cache, pipeline, HTTP server. Tests build one per test with their own settings and port 0.
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::{bail, Context};
+
+use crate::http::{self, AppState};
+use crate::ingest::pipeline::{Pipeline, PipelineConfig};
+use crate::ingest::spool::Spool;
+use crate::ingest::writer::Writer;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::session::{memory::MemoryStore, redis::RedisStore, SessionStore};
+use crate::settings::Settings;
+use crate::store::{self, sites};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+        let secret = secret_key(&settings)?;
+        let db = store::connect(&settings.database.url, settings.database.max_connections)
+            .await
+            .with_context(|| format!("cannot connect to the database at {}", redact(&settings.database.url)))?;
+        store::migrate(&db).await.context("cannot apply migrations")?;
+
+        let fallback = Arc::new(MemoryStore::new());
+        let sessions: Arc<dyn SessionStore> = match &settings.redis.url {
+            Some(url) => Arc::new(
+                RedisStore::connect(url, Duration::from_millis(settings.redis.timeout_ms))
+                    .await
+                    .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?,
+            ),
+            None => fallback.clone(),
+        };
+
+        let metrics = Arc::new(Metrics::default());
+        let (spool, sealed) = Spool::open(&settings.data_dir.join("spool"), &settings.spool).context("cannot open the spool")?;
+        tokio::spawn(Writer::new(db.clone(), metrics.clone(), spool.shared()).run(sealed));
+
+        let sites = sites::SiteCache::new(db.clone());
+        sites.refresh().await.context("cannot load sites")?;
+        let refresher = sites.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(sites::REFRESH_EVERY);
+            loop {
+                tick.tick().await;
+                if let Err(error) = refresher.refresh().await {
+                    tracing::warn!(%error, "site cache refresh failed; serving cached sites");
+                }
+            }
+        });
+
+        let pipeline = Pipeline::new(
+            sites.clone(),
+            sessions.clone(),
+            fallback,
+            metrics.clone(),
+            PipelineConfig {
+                session_timeout_ms: settings.ingest.session_timeout_secs as i64 * 1000,
+                allow_local_hostnames: settings.ingest.allow_local_hostnames,
+                user_key: blake3::derive_key("footfall 2026-11 user id hashing", secret.as_bytes()),
+            },
+        );
+        let ingest = Arc::new(Ingest { pipeline, spool, metrics: metrics.clone(), max_batch: settings.ingest.max_batch });
+        let state = web::Data::new(AppState {
+            trusted_proxies: settings.trusted_proxy_nets()?,
+            settings: Arc::new(settings.clone()),
+            db,
+            sessions,
+            sites,
+            ingest,
+            metrics,
+        });
+
+        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
+            .listen(listener)?
+            .client_request_timeout(Duration::from_secs(10))
+            .client_disconnect_timeout(Duration::from_secs(2))
+            .shutdown_timeout(10)
+            .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Outside the embedded default the operator must provide a strong key; the embedded default makes one
+/// and keeps it in the data directory, so a first run needs no configuration.
+fn secret_key(settings: &Settings) -> anyhow::Result<String> {
+    if let Some(key) = &settings.secret_key {
+        if let Some(problem) = weakness(key) {
+            bail!("FOOTFALL_SECRET_KEY is too weak: {problem}. Generate one with `openssl rand -hex 32`.");
+        }
+        return Ok(key.clone());
+    }
+    if !settings.is_embedded() {
+        bail!("FOOTFALL_SECRET_KEY is required when Redis or PostgreSQL is configured. Generate one with `openssl rand -hex 32`.");
+    }
+    let path = settings.data_dir.join("secret.key");
+    read_or_create_secret(&path)
+}
+
+fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing.trim().to_owned());
+    }
+    let key = hex::encode(rand::random::<[u8; 32]>());
+    std::fs::write(path, &key).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(key)
+}
+
+pub fn weakness(key: &str) -> Option<&'static str> {
+    let distinct = key.chars().collect::<std::collections::HashSet<_>>().len();
+    if key.len() < 32 {
+        Some("it must be at least 32 characters")
+    } else if distinct < 8 {
+        Some("it repeats too few characters")
+    } else if ["changeme", "secret", "password", "footfall"].iter().any(|w| key.to_ascii_lowercase().contains(w)) {
+        Some("it contains a guessable word")
+    } else {
+        None
+    }
+}
+
+/// Connection URLs may carry passwords; logs and errors show them without.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

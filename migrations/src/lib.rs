@@ -1,0 +1,15 @@
+//! Footfall's schema: one migration set that runs unchanged on SQLite (the embedded default) and PostgreSQL.
+//!
+//! Migrations are frozen once released; a change to the schema is a new file, never an edit of an old one.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_core::Migration)]
+    }
+}
