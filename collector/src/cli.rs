@@ -96,7 +96,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Site { command: SiteCommand::Add { domain, id, timezone } } => {
             let db = connect(&settings).await?;
-            let site = sites::create(&db, sites::NewSite { domain: &domain, public_id: id.as_deref(), timezone: timezone.as_deref() }).await?;
+            let site = sites::create(
+                &db,
+                sites::NewSite { domain: &domain, public_id: id.as_deref(), timezone: timezone.as_deref() },
+            )
+            .await?;
             println!("{}", site.public_id);
             Ok(())
         }
@@ -124,7 +128,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let db = connect(&settings).await?;
             let site_id = match site {
-                Some(public_id) => Some(sites::find(&db, &public_id).await?.with_context(|| format!("no site `{public_id}`"))?.id),
+                Some(public_id) => {
+                    Some(sites::find(&db, &public_id).await?.with_context(|| format!("no site `{public_id}`"))?.id)
+                }
                 None => None,
             };
             println!("{}", keys::create(&db, scope, site_id).await?);

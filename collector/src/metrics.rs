@@ -47,17 +47,38 @@ impl Metrics {
         };
         counter("footfall_events_accepted_total", "Events spooled durably.", self.events_accepted.get());
         counter("footfall_requests_rejected_total", "Beacon requests answered 4xx.", self.requests_rejected.get());
-        counter("footfall_spool_full_total", "Beacon requests answered 503 because the spool was full.", self.spool_full.get());
-        counter("footfall_session_fallbacks_total", "Session touches served locally because the session store failed.", self.session_fallbacks.get());
-        counter("footfall_salt_fallbacks_total", "Salt lookups served locally because the session store failed.", self.salt_fallbacks.get());
+        counter(
+            "footfall_spool_full_total",
+            "Beacon requests answered 503 because the spool was full.",
+            self.spool_full.get(),
+        );
+        counter(
+            "footfall_session_fallbacks_total",
+            "Session touches served locally because the session store failed.",
+            self.session_fallbacks.get(),
+        );
+        counter(
+            "footfall_salt_fallbacks_total",
+            "Salt lookups served locally because the session store failed.",
+            self.salt_fallbacks.get(),
+        );
         counter("footfall_events_written_total", "Events inserted into SQL.", self.events_written.get());
         counter("footfall_writer_batches_total", "Spool segments committed to SQL.", self.writer_batches.get());
         counter("footfall_writer_errors_total", "Failed SQL writer attempts (retried).", self.writer_errors.get());
-        counter("footfall_spool_bytes_discarded_total", "Torn spool bytes skipped on replay.", self.spool_bytes_discarded.get());
+        counter(
+            "footfall_spool_bytes_discarded_total",
+            "Torn spool bytes skipped on replay.",
+            self.spool_bytes_discarded.get(),
+        );
         let _ = writeln!(out, "# HELP footfall_events_dropped_total Events dropped by the pipeline, by reason.");
         let _ = writeln!(out, "# TYPE footfall_events_dropped_total counter");
         for reason in DropReason::ALL {
-            let _ = writeln!(out, "footfall_events_dropped_total{{reason=\"{}\"}} {}", reason.as_str(), self.dropped(reason).get());
+            let _ = writeln!(
+                out,
+                "footfall_events_dropped_total{{reason=\"{}\"}} {}",
+                reason.as_str(),
+                self.dropped(reason).get()
+            );
         }
         let _ = writeln!(out, "# HELP footfall_spool_bytes Bytes spooled but not yet committed to SQL.");
         let _ = writeln!(out, "# TYPE footfall_spool_bytes gauge\nfootfall_spool_bytes {spool_used}");

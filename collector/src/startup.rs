@@ -45,7 +45,8 @@ impl Application {
         };
 
         let metrics = Arc::new(Metrics::default());
-        let (spool, sealed) = Spool::open(&settings.data_dir.join("spool"), &settings.spool).context("cannot open the spool")?;
+        let (spool, sealed) =
+            Spool::open(&settings.data_dir.join("spool"), &settings.spool).context("cannot open the spool")?;
         tokio::spawn(Writer::new(db.clone(), metrics.clone(), spool.shared()).run(sealed));
 
         let sites = sites::SiteCache::new(db.clone());
@@ -72,7 +73,8 @@ impl Application {
                 user_key: blake3::derive_key("footfall 2026-11 user id hashing", secret.as_bytes()),
             },
         );
-        let ingest = Arc::new(Ingest { pipeline, spool, metrics: metrics.clone(), max_batch: settings.ingest.max_batch });
+        let ingest =
+            Arc::new(Ingest { pipeline, spool, metrics: metrics.clone(), max_batch: settings.ingest.max_batch });
         let state = web::Data::new(AppState {
             trusted_proxies: settings.trusted_proxy_nets()?,
             settings: Arc::new(settings.clone()),
@@ -83,7 +85,8 @@ impl Application {
             metrics,
         });
 
-        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let listener =
+            TcpListener::bind(&settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
             .listen(listener)?

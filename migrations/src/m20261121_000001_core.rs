@@ -209,11 +209,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("idx_events_session")
-                    .table(Events::Table)
-                    .col(Events::SessionId)
-                    .to_owned(),
+                Index::create().name("idx_events_session").table(Events::Table).col(Events::SessionId).to_owned(),
             )
             .await?;
 

@@ -29,7 +29,11 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid API key is required (Authorization: Bearer ...)")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid API key is required (Authorization: Bearer ...)",
+        )
     }
 
     pub fn forbidden(message: impl Into<String>) -> ApiError {
@@ -78,7 +82,9 @@ impl From<IngestError> for ApiError {
     fn from(error: IngestError) -> ApiError {
         let message = error.to_string();
         match error {
-            IngestError::Body(e @ BodyError::TooLarge { .. }) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.code(), message),
+            IngestError::Body(e @ BodyError::TooLarge { .. }) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.code(), message)
+            }
             IngestError::Body(e @ (BodyError::UnsupportedEncoding(_) | BodyError::UnsupportedMediaType(_))) => {
                 ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.code(), message)
             }
@@ -109,7 +115,9 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
             StoreError::Db(e) => ApiError::unavailable("database_unavailable", format!("database error: {e}"), 5),
-            StoreError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists")),
+            StoreError::Conflict(what) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists"))
+            }
             StoreError::Invalid(message) => ApiError::bad_request("invalid_request", message),
         }
     }

@@ -16,7 +16,11 @@ use crate::store::keys::{self, Scope};
 /// request; beyond it the connection is not worth keeping.
 const DRAIN_LIMIT: usize = 1 << 20;
 
-pub async fn event(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn event(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let headers = req.headers();
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     body::check_content_type(text(header::CONTENT_TYPE)).map_err(IngestError::from)?;
@@ -27,13 +31,19 @@ pub async fn event(req: HttpRequest, payload: web::Payload, state: web::Data<App
         None => Sender::Browser,
         Some(token) => match keys::verify(&state.db, token).await? {
             Some(key) if key.scope == Scope::EventsWrite => Sender::Server { site_id: key.site_id },
-            Some(_) => return Err(ApiError::forbidden("sending server-side events needs a key with the events:write scope")),
+            Some(_) => {
+                return Err(ApiError::forbidden("sending server-side events needs a key with the events:write scope"))
+            }
             None => return Err(ApiError::unauthorized()),
         },
     };
     let meta = RequestMeta {
         ip: client_ip(&req, &state.trusted_proxies),
-        user_agent: crate::ingest::beacon::truncate(text(header::USER_AGENT).unwrap_or(""), crate::ingest::beacon::MAX_USER_AGENT).to_owned(),
+        user_agent: crate::ingest::beacon::truncate(
+            text(header::USER_AGENT).unwrap_or(""),
+            crate::ingest::beacon::MAX_USER_AGENT,
+        )
+        .to_owned(),
         now_ms: crate::store::now_ms(),
         sender,
     };
@@ -67,7 +77,8 @@ async fn read_body(mut payload: web::Payload, max: usize) -> Result<Vec<u8>, Api
     let mut body = Vec::new();
     let mut seen = 0usize;
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("body_read_failed", format!("cannot read the body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request("body_read_failed", format!("cannot read the body: {e}")))?;
         seen += chunk.len();
         if seen <= max {
             body.extend_from_slice(&chunk);

@@ -41,9 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::method(actix_web::http::Method::OPTIONS).to(ingest::preflight)),
         )
         .service(
-            web::scope("/api/v1").service(
-                web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get)),
-            ),
+            web::scope("/api/v1")
+                .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get))),
         )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

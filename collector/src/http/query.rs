@@ -11,14 +11,23 @@ use super::AppState;
 use crate::query::{self, RawQuery};
 use crate::store::keys::Scope;
 
-pub async fn post(state: web::Data<AppState>, key: Authenticated, body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
-    let raw: RawQuery = serde_json::from_value(body.into_inner()).map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
+pub async fn post(
+    state: web::Data<AppState>,
+    key: Authenticated,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let raw: RawQuery =
+        serde_json::from_value(body.into_inner()).map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
     answer(state, key, raw).await
 }
 
 /// The same fields as query parameters; lists and ranges JSON-encoded (`metrics=["visitors"]`), or for
 /// plain lists also comma-separated (`metrics=visitors,pageviews`).
-pub async fn get(state: web::Data<AppState>, key: Authenticated, params: web::Query<HashMap<String, String>>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    key: Authenticated,
+    params: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
     let mut object = serde_json::Map::new();
     for (name, text) in params.into_inner() {
         let value = match name.as_str() {
@@ -27,21 +36,30 @@ pub async fn get(state: web::Data<AppState>, key: Authenticated, params: web::Qu
                 Value::Array(text.split(',').map(|s| Value::String(s.trim().to_owned())).collect())
             }
             "date_range" | "metrics" | "dimensions" | "filters" | "order_by" if text.trim_start().starts_with('[') => {
-                serde_json::from_str(&text).map_err(|e| ApiError::bad_request("invalid_query", format!("`{name}` is not valid JSON: {e}")))?
+                serde_json::from_str(&text)
+                    .map_err(|e| ApiError::bad_request("invalid_query", format!("`{name}` is not valid JSON: {e}")))?
             }
             _ => Value::String(text),
         };
         object.insert(name, value);
     }
-    let raw: RawQuery = serde_json::from_value(Value::Object(object)).map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
+    let raw: RawQuery = serde_json::from_value(Value::Object(object))
+        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
     answer(state, key, raw).await
 }
 
-async fn answer(state: web::Data<AppState>, Authenticated(key): Authenticated, raw: RawQuery) -> Result<HttpResponse, ApiError> {
+async fn answer(
+    state: web::Data<AppState>,
+    Authenticated(key): Authenticated,
+    raw: RawQuery,
+) -> Result<HttpResponse, ApiError> {
     if key.scope != Scope::StatsRead {
         return Err(ApiError::forbidden("querying stats needs a key with the stats:read scope"));
     }
-    let site = state.sites.get(&raw.site).await?.ok_or_else(|| ApiError::not_found(format!("no site `{}`", crate::ingest::beacon::truncate(&raw.site, 64))))?;
+    let site =
+        state.sites.get(&raw.site).await?.ok_or_else(|| {
+            ApiError::not_found(format!("no site `{}`", crate::ingest::beacon::truncate(&raw.site, 64)))
+        })?;
     if !key.allows(Scope::StatsRead, site.id) {
         return Err(ApiError::forbidden("this API key is for another site"));
     }

@@ -186,7 +186,12 @@ impl Fields {
             "engagement" => EventKind::Engagement,
             "interaction" => EventKind::Interaction,
             "identify" => EventKind::Identify,
-            other => return Err(self.invalid("type", format!("must be pageview, engagement, interaction or identify, not `{}`", truncate(other, 32)))),
+            other => {
+                return Err(self.invalid(
+                    "type",
+                    format!("must be pageview, engagement, interaction or identify, not `{}`", truncate(other, 32)),
+                ))
+            }
         };
         let site = self.required_str("site", MAX_SITE)?;
         if site.is_empty() || !site.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
@@ -353,7 +358,9 @@ impl Fields {
         let user_agent = self.optional_str_truncated("user_agent", MAX_USER_AGENT)?;
         let time_ms = match self.take("time") {
             None => None,
-            Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(|| self.invalid("time", "must be epoch milliseconds".into()))?),
+            Some(Value::Number(n)) => {
+                Some(n.as_i64().ok_or_else(|| self.invalid("time", "must be epoch milliseconds".into()))?)
+            }
             Some(Value::String(s)) => Some(
                 chrono::DateTime::parse_from_rfc3339(&s)
                     .map_err(|_| self.invalid("time", "must be RFC 3339 or epoch milliseconds".into()))?
@@ -414,7 +421,8 @@ mod tests {
 
     #[test]
     fn a_minimal_pageview_parses() {
-        let b = parse(r#"{"site":"s1","type":"pageview","url":"https://Example.com/a/b?x=1&utm_source=nl#top"}"#).unwrap();
+        let b =
+            parse(r#"{"site":"s1","type":"pageview","url":"https://Example.com/a/b?x=1&utm_source=nl#top"}"#).unwrap();
         assert_eq!(b[0].url.hostname, "example.com");
         assert_eq!(b[0].url.path, "/a/b");
         assert_eq!(b[0].url.campaign, vec![("utm_source".into(), "nl".into())]);
@@ -423,7 +431,8 @@ mod tests {
 
     #[test]
     fn server_side_fields_are_ignored_without_a_key() {
-        let body = format!(r#"{{"site":"s","type":"pageview","url":"https://e.com/","ip":"1.2.3.4","time":{}}}"#, NOW - 5);
+        let body =
+            format!(r#"{{"site":"s","type":"pageview","url":"https://e.com/","ip":"1.2.3.4","time":{}}}"#, NOW - 5);
         let body = body.as_str();
         assert_eq!(parse(body).unwrap()[0].overrides, Overrides::default());
         let trusted = parse_body(body.as_bytes(), options(true)).unwrap();

@@ -33,7 +33,8 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 4] = [DropReason::UnknownSite, DropReason::Hostname, DropReason::Dnt, DropReason::Headless];
+    pub const ALL: [DropReason; 4] =
+        [DropReason::UnknownSite, DropReason::Hostname, DropReason::Dnt, DropReason::Headless];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -222,7 +223,15 @@ impl Pipeline {
 
     /// Step 8: find or open the session and update presence. If the shared store fails, the in-process one
     /// answers: the event is kept, only session continuity across collectors is lost (and counted).
-    async fn session(&self, site: &Site, beacon: &Beacon, path: &str, visitor: u64, previous: u64, ts: i64) -> SessionInfo {
+    async fn session(
+        &self,
+        site: &Site,
+        beacon: &Beacon,
+        path: &str,
+        visitor: u64,
+        previous: u64,
+        ts: i64,
+    ) -> SessionInfo {
         let identified = beacon.kind == EventKind::Identify;
         let ttl_ms = match (identified, beacon.remember) {
             (true, true) => REMEMBERED_TTL_MS,

@@ -238,7 +238,8 @@ impl SpoolThread {
                     break;
                 }
             }
-            if self.active.as_ref().is_some_and(|a| a.bytes >= self.segment_bytes || a.opened.elapsed() >= self.max_age) {
+            if self.active.as_ref().is_some_and(|a| a.bytes >= self.segment_bytes || a.opened.elapsed() >= self.max_age)
+            {
                 self.seal();
             }
         }
@@ -329,7 +330,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_spool_refuses_and_reserves_nothing() {
         let dir = tempdir();
-        let (spool, _sealed) = Spool::open(&dir, &SpoolSettings { max_bytes: 40, segment_bytes: 40, segment_max_age_ms: 50 }).unwrap();
+        let (spool, _sealed) =
+            Spool::open(&dir, &SpoolSettings { max_bytes: 40, segment_bytes: 40, segment_max_age_ms: 50 }).unwrap();
         spool.append(vec![vec![0; 20]]).await.unwrap();
         assert!(matches!(spool.append(vec![vec![0; 20]]).await, Err(SpoolError::Full { .. })));
         assert_eq!(spool.used_bytes(), 28);

@@ -91,8 +91,9 @@ pub async fn commit(db: &DatabaseConnection, events: &[Event]) -> Result<usize, 
     let mut sessions: HashMap<i64, SessionDelta> = HashMap::new();
     let mut inserted = 0;
     for chunk in events.chunks(EVENT_ROWS_PER_INSERT) {
-        let new_ids = insert_events(&txn, chunk).await?;
-        for event in chunk.iter().filter(|e| new_ids.contains(&e.id)) {
+        let mut new_ids = insert_events(&txn, chunk).await?;
+        // `remove`, not `contains`: an id repeated within one batch was inserted once and counts once.
+        for event in chunk.iter().filter(|e| new_ids.remove(&e.id)) {
             inserted += 1;
             sessions.entry(event.session_id).or_insert_with(|| SessionDelta::start(event)).add(event);
         }
@@ -106,10 +107,41 @@ pub async fn commit(db: &DatabaseConnection, events: &[Event]) -> Result<usize, 
 }
 
 const EVENT_COLUMNS: [&str; 35] = [
-    "id", "site_id", "ts", "kind", "session_id", "visitor", "hostname", "path", "title", "pageview_id",
-    "referrer_host", "referrer_path", "source", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-    "utm_content", "country", "region", "city", "browser", "browser_version", "os", "os_version", "device",
-    "screen", "page_group", "engaged_ms", "scroll", "sections", "name", "props", "user_hash",
+    "id",
+    "site_id",
+    "ts",
+    "kind",
+    "session_id",
+    "visitor",
+    "hostname",
+    "path",
+    "title",
+    "pageview_id",
+    "referrer_host",
+    "referrer_path",
+    "source",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device",
+    "screen",
+    "page_group",
+    "engaged_ms",
+    "scroll",
+    "sections",
+    "name",
+    "props",
+    "user_hash",
 ];
 
 async fn insert_events(txn: &DatabaseTransaction, events: &[Event]) -> Result<HashSet<Uuid>, DbErr> {
@@ -226,12 +258,40 @@ impl SessionDelta {
 
 /// Session attributes taken from the session's first event and never overwritten once set.
 const FIRST_TOUCH: [&str; 16] = [
-    "hostname", "referrer_host", "source", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-    "utm_content", "country", "region", "city", "browser", "os", "device", "user_hash",
+    "hostname",
+    "referrer_host",
+    "source",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "os",
+    "device",
+    "user_hash",
 ];
 
 async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> Result<(), DbErr> {
-    let counters = ["id", "site_id", "visitor", "started_at", "last_seen", "pageviews", "events", "interactions", "engaged_ms", "max_scroll", "screen", "entry_page", "exit_page"];
+    let counters = [
+        "id",
+        "site_id",
+        "visitor",
+        "started_at",
+        "last_seen",
+        "pageviews",
+        "events",
+        "interactions",
+        "engaged_ms",
+        "max_scroll",
+        "screen",
+        "entry_page",
+        "exit_page",
+    ];
     let mut insert = Query::insert();
     insert
         .into_table(Alias::new("sessions"))

@@ -3,7 +3,9 @@
 //! needing time-zone support.
 use std::collections::BTreeMap;
 
-use sea_orm::sea_query::{Alias, CaseStatement, Cond, JoinType, Expr, Func, IntoColumnRef, LikeExpr, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, CaseStatement, Cond, Expr, Func, IntoColumnRef, JoinType, LikeExpr, Query, SelectStatement, SimpleExpr,
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult};
 
 use super::range::{day_bounds, DateRange};
@@ -12,7 +14,11 @@ use super::{Dimension, Filter, FilterOp, Metric, StatsQuery};
 const PAGEVIEW: i16 = 0;
 
 /// Metric values per dimension key, indexed by `Metric as usize`.
-pub async fn totals(db: &DatabaseConnection, q: &StatsQuery, range: &DateRange) -> Result<BTreeMap<Vec<String>, [i64; 3]>, DbErr> {
+pub async fn totals(
+    db: &DatabaseConnection,
+    q: &StatsQuery,
+    range: &DateRange,
+) -> Result<BTreeMap<Vec<String>, [i64; 3]>, DbErr> {
     let bounds = day_bounds(q.timezone, range);
     let days: Vec<String> = range.days().iter().map(|d| d.to_string()).collect();
     let by_day = q.dimensions.contains(&Dimension::Day);
@@ -46,10 +52,18 @@ pub async fn totals(db: &DatabaseConnection, q: &StatsQuery, range: &DateRange) 
         let e = Alias::new("e");
         let mut select = Query::select();
         select.from_as(Alias::new("events"), e.clone());
-        dimensions(&mut select, by_day.then_some(&bounds), (e.clone(), Alias::new("ts")), by_page.then_some((e.clone(), Alias::new("path"))));
+        dimensions(
+            &mut select,
+            by_day.then_some(&bounds),
+            (e.clone(), Alias::new("ts")),
+            by_page.then_some((e.clone(), Alias::new("path"))),
+        );
         select
             .expr_as(Expr::cust("COUNT(DISTINCT e.visitor)"), Alias::new("visitors"))
-            .expr_as(Expr::cust(format!("SUM(CASE WHEN e.kind = {PAGEVIEW} THEN 1 ELSE 0 END)")), Alias::new("pageviews"))
+            .expr_as(
+                Expr::cust(format!("SUM(CASE WHEN e.kind = {PAGEVIEW} THEN 1 ELSE 0 END)")),
+                Alias::new("pageviews"),
+            )
             .and_where(Expr::col((e.clone(), Alias::new("site_id"))).eq(q.site.id))
             .and_where(Expr::col((e.clone(), Alias::new("ts"))).gte(bounds[0]))
             .and_where(Expr::col((e.clone(), Alias::new("ts"))).lt(bounds[bounds.len() - 1]));
@@ -83,7 +97,12 @@ pub async fn totals(db: &DatabaseConnection, q: &StatsQuery, range: &DateRange) 
         } else {
             select.expr_as(Expr::cust("COUNT(*)"), Alias::new("visits"));
         }
-        dimensions(&mut select, by_day.then_some(&bounds), (s.clone(), Alias::new("started_at")), by_page.then_some((e.clone(), Alias::new("path"))));
+        dimensions(
+            &mut select,
+            by_day.then_some(&bounds),
+            (s.clone(), Alias::new("started_at")),
+            by_page.then_some((e.clone(), Alias::new("path"))),
+        );
         select
             .and_where(Expr::col((s.clone(), Alias::new("site_id"))).eq(q.site.id))
             .and_where(Expr::col((s.clone(), Alias::new("started_at"))).gte(bounds[0]))
@@ -97,7 +116,12 @@ pub async fn totals(db: &DatabaseConnection, q: &StatsQuery, range: &DateRange) 
 }
 
 /// Adds the day bucket (`b`) and page (`path`) columns and groups by them.
-fn dimensions(select: &mut SelectStatement, day_bounds: Option<&Vec<i64>>, time: (Alias, Alias), page: Option<(Alias, Alias)>) {
+fn dimensions(
+    select: &mut SelectStatement,
+    day_bounds: Option<&Vec<i64>>,
+    time: (Alias, Alias),
+    page: Option<(Alias, Alias)>,
+) {
     if let Some(bounds) = day_bounds {
         let days = bounds.len() - 1;
         let mut case = CaseStatement::new();

@@ -65,8 +65,16 @@ impl Metric {
 }
 
 const LATER_METRICS: &[&str] = &[
-    "views_per_visit", "bounce_rate", "visit_duration", "time_on_page", "scroll_depth", "interactions",
-    "engagement_rate", "engagement_score", "conversions", "conversion_rate",
+    "views_per_visit",
+    "bounce_rate",
+    "visit_duration",
+    "time_on_page",
+    "scroll_depth",
+    "interactions",
+    "engagement_rate",
+    "engagement_score",
+    "conversions",
+    "conversion_rate",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,10 +104,35 @@ impl Dimension {
 }
 
 const LATER_DIMENSIONS: &[&str] = &[
-    "entry_page", "exit_page", "hostname", "title", "referrer", "source", "channel", "utm_source", "utm_medium",
-    "utm_campaign", "utm_term", "utm_content", "country", "region", "city", "browser", "browser_version", "os",
-    "os_version", "device", "screen", "interaction", "section", "group", "audience", "visitor_type", "time:hour",
-    "time:week", "time:month",
+    "entry_page",
+    "exit_page",
+    "hostname",
+    "title",
+    "referrer",
+    "source",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "country",
+    "region",
+    "city",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device",
+    "screen",
+    "interaction",
+    "section",
+    "group",
+    "audience",
+    "visitor_type",
+    "time:hour",
+    "time:week",
+    "time:month",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,11 +200,16 @@ const MAX_FILTER_VALUES: usize = 100;
 
 impl RawQuery {
     /// Validates everything except the site, which the caller has looked up (and authorised) already.
-    pub fn validate(self, site: Arc<Site>, today_utc: chrono::DateTime<chrono::Utc>, first_day: NaiveDate) -> Result<StatsQuery, QueryError> {
+    pub fn validate(
+        self,
+        site: Arc<Site>,
+        today_utc: chrono::DateTime<chrono::Utc>,
+        first_day: NaiveDate,
+    ) -> Result<StatsQuery, QueryError> {
         let timezone = match &self.timezone {
-            Some(name) => name
-                .parse::<Tz>()
-                .map_err(|_| QueryError::invalid("invalid_timezone", format!("`{}` is not an IANA time zone", clip(name))))?,
+            Some(name) => name.parse::<Tz>().map_err(|_| {
+                QueryError::invalid("invalid_timezone", format!("`{}` is not an IANA time zone", clip(name)))
+            })?,
             None => site.timezone,
         };
         if self.metrics.is_empty() {
@@ -219,10 +257,24 @@ impl RawQuery {
             None => false,
             Some("previous_period") => true,
             Some(other) => {
-                return Err(QueryError::invalid("invalid_compare", format!("compare must be previous_period, not `{}`", clip(other))))
+                return Err(QueryError::invalid(
+                    "invalid_compare",
+                    format!("compare must be previous_period, not `{}`", clip(other)),
+                ))
             }
         };
-        Ok(StatsQuery { site, metrics, range, timezone, dimensions, filters, order_by, limit: limit as usize, offset: offset as usize, compare })
+        Ok(StatsQuery {
+            site,
+            metrics,
+            range,
+            timezone,
+            dimensions,
+            filters,
+            order_by,
+            limit: limit as usize,
+            offset: offset as usize,
+            compare,
+        })
     }
 }
 
@@ -238,7 +290,10 @@ fn unique<T: PartialEq + Copy>(items: Vec<T>, what: &str) -> Result<Vec<T>, Quer
 /// `["is" | "is_not" | "contains" | "not_contains", dimension, [values]]`
 fn parse_filter(value: &Value) -> Result<Filter, QueryError> {
     let bad = |m: String| QueryError::invalid("invalid_filter", m);
-    let parts = value.as_array().filter(|p| p.len() == 3).ok_or_else(|| bad("a filter is [operator, dimension, [values]]".into()))?;
+    let parts = value
+        .as_array()
+        .filter(|p| p.len() == 3)
+        .ok_or_else(|| bad("a filter is [operator, dimension, [values]]".into()))?;
     let op = match parts[0].as_str() {
         Some("is") => FilterOp::Is,
         Some("is_not") => FilterOp::IsNot,
@@ -246,7 +301,8 @@ fn parse_filter(value: &Value) -> Result<Filter, QueryError> {
         Some("not_contains") => FilterOp::NotContains,
         _ => return Err(bad("filter operators are is, is_not, contains, not_contains".into())),
     };
-    let dimension = Dimension::parse(parts[1].as_str().ok_or_else(|| bad("the filter dimension must be a string".into()))?)?;
+    let dimension =
+        Dimension::parse(parts[1].as_str().ok_or_else(|| bad("the filter dimension must be a string".into()))?)?;
     if dimension != Dimension::Page {
         return Err(QueryError::invalid("unsupported_filter", "only `page` can be filtered on yet"));
     }
@@ -304,7 +360,11 @@ pub async fn run(db: &DatabaseConnection, query: &StatsQuery) -> Result<Value, Q
     Ok(body)
 }
 
-async fn answer(db: &DatabaseConnection, query: &StatsQuery, range: &DateRange) -> Result<(Vec<Row>, usize), QueryError> {
+async fn answer(
+    db: &DatabaseConnection,
+    query: &StatsQuery,
+    range: &DateRange,
+) -> Result<(Vec<Row>, usize), QueryError> {
     let totals: BTreeMap<Vec<String>, [i64; 3]> = aggregate::totals(db, query, range).await?;
     let mut rows: Vec<Row> = totals
         .into_iter()
@@ -335,10 +395,10 @@ fn sort(query: &StatsQuery, rows: &mut [Row]) {
                 return ord;
             }
         }
-        let by_day = dim_index(Dimension::Day).map(|i| a.dimensions[i].cmp(&b.dimensions[i])).unwrap_or(std::cmp::Ordering::Equal);
-        by_day
-            .then_with(|| b.metrics.first().cmp(&a.metrics.first()))
-            .then_with(|| a.dimensions.cmp(&b.dimensions))
+        let by_day = dim_index(Dimension::Day)
+            .map(|i| a.dimensions[i].cmp(&b.dimensions[i]))
+            .unwrap_or(std::cmp::Ordering::Equal);
+        by_day.then_with(|| b.metrics.first().cmp(&a.metrics.first())).then_with(|| a.dimensions.cmp(&b.dimensions))
     });
 }
 

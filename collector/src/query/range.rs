@@ -31,8 +31,14 @@ impl DateRange {
                 "30d" => DateRange { from: today - Days::new(29), to: today },
                 "month" => DateRange { from: today.with_day(1).unwrap_or(today), to: today },
                 "year" => DateRange { from: today.with_ordinal(1).unwrap_or(today), to: today },
-                "all" => DateRange { from: first_day.min(today).max(today - Days::new(MAX_DAYS as u64 - 1)), to: today },
-                _ => return Err(bad("date_range must be [from, to] or one of today, yesterday, 7d, 30d, month, year, all")),
+                "all" => {
+                    DateRange { from: first_day.min(today).max(today - Days::new(MAX_DAYS as u64 - 1)), to: today }
+                }
+                _ => {
+                    return Err(bad(
+                        "date_range must be [from, to] or one of today, yesterday, 7d, 30d, month, year, all",
+                    ))
+                }
             },
             Value::Array(items) if items.len() == 2 => {
                 let date = |v: &Value| {

@@ -16,11 +16,14 @@ struct Session {
     group: Option<String>,
 }
 
+/// Presence of one visitor: last seen (ms), current page, current group.
+type Seen = (i64, Option<String>, Option<String>);
+
 #[derive(Default)]
 struct State {
     sessions: HashMap<(String, u64), Session>,
     /// site → member → (last seen, page, group)
-    live: HashMap<String, HashMap<String, (i64, Option<String>, Option<String>)>>,
+    live: HashMap<String, HashMap<String, Seen>>,
     salts: HashMap<chrono::NaiveDate, [u8; 32]>,
     touches_since_sweep: u32,
 }

@@ -90,4 +90,3 @@ pub trait SessionStore: Send + Sync {
 fn presence_member(visitor: u64, identified: bool) -> String {
     format!("{}{visitor:016x}", if identified { 'i' } else { 'a' })
 }
-

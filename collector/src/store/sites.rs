@@ -61,7 +61,8 @@ pub struct NewSite<'a> {
 
 pub async fn create(db: &DatabaseConnection, new: NewSite<'_>) -> Result<Site, StoreError> {
     let domain = new.domain.trim().trim_end_matches('.').to_ascii_lowercase();
-    if domain.is_empty() || domain.len() > 253 || !domain.chars().all(|c| c.is_ascii_alphanumeric() || "-.".contains(c)) {
+    if domain.is_empty() || domain.len() > 253 || !domain.chars().all(|c| c.is_ascii_alphanumeric() || "-.".contains(c))
+    {
         return Err(StoreError::Invalid(format!("`{}` is not a domain name", new.domain)));
     }
     let public_id = match new.public_id {

@@ -1,0 +1,11 @@
+//! One integration-test binary: real collectors on port 0, real SQLite and PostgreSQL, real Redis.
+#![allow(clippy::unwrap_used)]
+mod helpers;
+
+mod durability;
+mod ingest;
+mod malformed;
+mod privacy;
+mod query;
+mod redis_server;
+mod session_contract;
