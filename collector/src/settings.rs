@@ -23,6 +23,8 @@ pub enum SettingsError {
 pub struct Settings {
     /// Address the HTTP server binds, e.g. `127.0.0.1:8080`.
     pub listen: String,
+    /// HTTP worker threads; 0 = one per CPU core.
+    pub http_workers: usize,
     /// Directory for the spool and the generated secret key of the embedded default.
     pub data_dir: PathBuf,
     /// Secret used to key hashes of user ids; required (and checked) outside the embedded default.
@@ -91,6 +93,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen: "127.0.0.1:8080".into(),
+            http_workers: 0,
             data_dir: PathBuf::from("./data"),
             secret_key: None,
             trusted_proxies: Vec::new(),
@@ -112,6 +115,7 @@ impl Default for Settings {
 /// Short environment names for the common keys (API.md), mapped to their place in the tree.
 const SHORT_NAMES: &[(&str, &[&str])] = &[
     ("FOOTFALL_LISTEN", &["listen"]),
+    ("FOOTFALL_HTTP_WORKERS", &["http_workers"]),
     ("FOOTFALL_DATA_DIR", &["data_dir"]),
     ("FOOTFALL_SECRET_KEY", &["secret_key"]),
     ("FOOTFALL_TRUSTED_PROXIES", &["trusted_proxies"]),

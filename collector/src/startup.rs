@@ -88,7 +88,12 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let workers = match settings.http_workers {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        };
         let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
+            .workers(workers)
             .listen(listener)?
             .client_request_timeout(Duration::from_secs(10))
             .client_disconnect_timeout(Duration::from_secs(2))

@@ -10,18 +10,23 @@
 --
 -- Presence keys for pages and groups are built here from the prefixes. They share the `{site}` hash tag with
 -- KEYS[1], so on Redis Cluster they live in the same slot and the script stays atomic.
+-- This runs once per event: every Redis command in it counts, so unchanged fields are not rewritten.
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[8])
 local is_new = 0
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local s = redis.call('HMGET', KEYS[1], 'id', 'start', 'page', 'group', 'member')
+if not s[1] then
   if KEYS[2] ~= KEYS[1] and redis.call('EXISTS', KEYS[2]) == 1 then
     redis.call('RENAME', KEYS[2], KEYS[1])
+    s = redis.call('HMGET', KEYS[1], 'id', 'start', 'page', 'group', 'member')
   else
-    redis.call('HSET', KEYS[1], 'id', ARGV[3], 'start', ARGV[1])
+    s = {ARGV[3], ARGV[1], false, false, false}
     is_new = 1
   end
 end
-local s = redis.call('HMGET', KEYS[1], 'id', 'start', 'page', 'group', 'member')
+-- An empty stored page or group means none.
+if s[3] == '' then s[3] = false end
+if s[4] == '' then s[4] = false end
 local member = ARGV[4]
 local page = ARGV[6]
 if page == '' then page = s[3] end
@@ -36,25 +41,31 @@ local function scopes(p, g)
 end
 
 -- Moved page or group, or became identified: leave the sets the visitor was counted in before.
-if s[5] and (s[5] ~= member or s[3] ~= page or s[4] ~= group) then
+local moved = s[5] and (s[5] ~= member or s[3] ~= page or s[4] ~= group)
+if moved then
   for _, scope in ipairs(scopes(s[3], s[4])) do
     redis.call('ZREM', ARGV[9] .. scope, s[5])
     redis.call('ZREM', ARGV[10] .. scope, s[5])
   end
 end
 
+-- Reads count by score range, so stale members never show; trimming them is only for memory and can be
+-- done on a fraction of the writes.
+local trim = now % 8 == 0
 local function mark(key)
   redis.call('ZADD', key, now, member)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   redis.call('PEXPIRE', key, window * 2)
+  if trim then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window) end
 end
 for _, scope in ipairs(scopes(page, group)) do
   mark(ARGV[9] .. scope)
   if ARGV[5] == '1' then mark(ARGV[10] .. scope) end
 end
 
-redis.call('HSET', KEYS[1], 'member', member)
-if page then redis.call('HSET', KEYS[1], 'page', page) end
-if group then redis.call('HSET', KEYS[1], 'group', group) end
+if is_new == 1 then
+  redis.call('HSET', KEYS[1], 'id', s[1], 'start', s[2], 'member', member, 'page', page or '', 'group', group or '')
+elseif moved or not s[5] then
+  redis.call('HSET', KEYS[1], 'member', member, 'page', page or '', 'group', group or '')
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {s[1], s[2], is_new}
