@@ -20,6 +20,8 @@ pub enum StoreError {
     Redis(#[from] ::redis::RedisError),
     #[error("session store timed out after {0} ms")]
     Timeout(u64),
+    #[error("not connected to Redis yet")]
+    NotConnected,
     #[error("session store answered something unexpected: {0}")]
     Protocol(String),
 }

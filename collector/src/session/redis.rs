@@ -7,6 +7,7 @@
 //! - `ff:live:{site}`, `ff:live:{site}:page:<path>`, `ff:live:{site}:group:<group>` — presence, all visitors
 //! - `ff:livei:{site}…` — the same for identified visitors only, so counts split without scanning members
 //! - `ff:salt:<YYYY-MM-DD>` — the day's visitor-hash salt, 48 h TTL
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -51,30 +52,83 @@ impl ConnectionLike for Connection {
 }
 
 pub struct RedisStore {
-    connection: Connection,
+    /// `None` until the first connection succeeds; after that the connection reconnects by itself.
+    connection: Arc<RwLock<Option<Connection>>>,
     touch_script: redis::Script,
     timeout: Duration,
 }
 
-impl RedisStore {
-    /// `url` is one `redis://` URL, or several separated by commas for a Redis Cluster (any of its nodes).
-    pub async fn connect(url: &str, timeout: Duration) -> Result<RedisStore, StoreError> {
+/// How often a store that could not reach Redis at start tries again.
+const CONNECT_RETRY: Duration = Duration::from_secs(1);
+
+enum Target {
+    Single(redis::Client),
+    Cluster(redis::cluster::ClusterClient),
+}
+
+impl Target {
+    fn parse(url: &str, timeout: Duration) -> Result<Target, StoreError> {
         let urls: Vec<&str> = url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
-        let connection = if urls.len() > 1 {
+        if urls.len() > 1 {
             let client = redis::cluster::ClusterClientBuilder::new(urls)
                 .connection_timeout(timeout)
                 .response_timeout(timeout)
                 .build()?;
-            Connection::Cluster(client.get_async_connection().await?)
+            Ok(Target::Cluster(client))
         } else {
-            let client = redis::Client::open(url)?;
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(timeout)
-                .set_response_timeout(timeout)
-                .set_number_of_retries(1);
-            Connection::Single(ConnectionManager::new_with_config(client, config).await?)
+            Ok(Target::Single(redis::Client::open(url)?))
+        }
+    }
+
+    async fn connect(&self, timeout: Duration) -> Result<Connection, StoreError> {
+        let attempt = async {
+            match self {
+                Target::Cluster(client) => Ok(Connection::Cluster(client.get_async_connection().await?)),
+                Target::Single(client) => {
+                    let config = ConnectionManagerConfig::new()
+                        .set_connection_timeout(timeout)
+                        .set_response_timeout(timeout)
+                        .set_number_of_retries(1);
+                    Ok(Connection::Single(ConnectionManager::new_with_config(client.clone(), config).await?))
+                }
+            }
         };
+        match tokio::time::timeout(timeout * 4, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout(timeout.as_millis() as u64 * 4)),
+        }
+    }
+}
+
+impl RedisStore {
+    /// `url` is one `redis://` URL, or several separated by commas for a Redis Cluster (any of its nodes).
+    /// A malformed URL is an error; an unreachable Redis is not — the store keeps trying in the background and
+    /// the pipeline uses its in-process fallback meanwhile, so a collector can start during a Redis outage.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<RedisStore, StoreError> {
+        let target = Target::parse(url, timeout)?;
+        let connection = Arc::new(RwLock::new(None));
+        match target.connect(timeout).await {
+            Ok(conn) => *connection.write().unwrap_or_else(|p| p.into_inner()) = Some(conn),
+            Err(error) => {
+                tracing::error!(%error, "Redis unreachable; accepting events with in-process sessions until it is back");
+                let slot = connection.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(CONNECT_RETRY).await;
+                        if let Ok(conn) = target.connect(timeout).await {
+                            *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+                            tracing::info!("connected to Redis");
+                            break;
+                        }
+                    }
+                });
+            }
+        }
         Ok(RedisStore { connection, touch_script: redis::Script::new(include_str!("touch.lua")), timeout })
+    }
+
+    fn connection(&self) -> Result<Connection, StoreError> {
+        self.connection.read().unwrap_or_else(|p| p.into_inner()).clone().ok_or(StoreError::NotConnected)
     }
 
     async fn bounded<T>(&self, fut: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
@@ -115,7 +169,7 @@ impl SessionStore for RedisStore {
             .arg(PRESENCE_WINDOW_MS)
             .arg(presence_key(t.site, Scope::Site, false))
             .arg(presence_key(t.site, Scope::Site, true));
-        let mut conn = self.connection.clone();
+        let mut conn = self.connection()?;
         let (session_id, started_ms, is_new): (i64, i64, i64) =
             self.bounded(invocation.invoke_async(&mut conn)).await?;
         Ok(SessionInfo { session_id, started_ms, is_new: is_new == 1 })
@@ -127,14 +181,14 @@ impl SessionStore for RedisStore {
         let mut pipe = redis::pipe();
         pipe.cmd("SET").arg(&key).arg(&candidate[..]).arg("NX").arg("EX").arg(SALT_TTL_SECS).ignore();
         pipe.cmd("GET").arg(&key);
-        let mut conn = self.connection.clone();
+        let mut conn = self.connection()?;
         let (stored,): (Vec<u8>,) = self.bounded(pipe.query_async(&mut conn)).await?;
         stored.try_into().map_err(|v: Vec<u8>| StoreError::Protocol(format!("salt of {} bytes", v.len())))
     }
 
     async fn presence(&self, site: &str, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError> {
         let since = now_ms - PRESENCE_WINDOW_MS;
-        let mut conn = self.connection.clone();
+        let mut conn = self.connection()?;
         let mut pipe = redis::pipe();
         pipe.cmd("ZCOUNT").arg(presence_key(site, scope, false)).arg(format!("({since}")).arg("+inf");
         pipe.cmd("ZCOUNT").arg(presence_key(site, scope, true)).arg(format!("({since}")).arg("+inf");
@@ -143,7 +197,7 @@ impl SessionStore for RedisStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.connection.clone();
+        let mut conn = self.connection()?;
         let _: String = self.bounded(redis::cmd("PING").query_async(&mut conn)).await?;
         Ok(())
     }

@@ -169,3 +169,37 @@ async fn a_sql_outage_fills_the_spool_then_answers_503_and_drains_when_sql_retur
     wait_until(Duration::from_secs(10), || async { app.send(&pageview(&app.site, "/after")).await.status() == 202 })
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_started_during_a_redis_outage_accepts_events_and_joins_redis_when_it_returns() {
+    let port = crate::redis_server::free_port();
+    let dir = temp_dir("redis-late");
+    let url = fresh_database(Db::Sqlite, &dir).await;
+    let mut settings = settings(&url, Sessions::Redis, dir.join("data"));
+    settings.redis.url = Some(format!("redis://127.0.0.1:{port}"));
+    let app = spawn_app_with(settings).await;
+    assert_eq!(app.send(&pageview(&app.site, "/while-down")).await.status(), 202);
+    let ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "not ready without its session store");
+
+    let redis = RedisServer::start_with(port, &[]);
+    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut acknowledged = 1;
+    let mut joined = false;
+    for _ in 0..100 {
+        assert_eq!(app.send(&pageview(&app.site, "/after")).await.status(), 202);
+        acknowledged += 1;
+        let keys: Vec<String> =
+            redis::cmd("KEYS").arg(format!("ff:sess:{{{}}}:*", app.site)).query_async(&mut conn).await.unwrap();
+        if !keys.is_empty() {
+            joined = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(joined, "the collector started using Redis once it was reachable");
+    let ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(app.metric("footfall_session_fallbacks_total").await >= 1);
+    app.wait_for_events(acknowledged).await;
+}
