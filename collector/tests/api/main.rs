@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 mod helpers;
 
+mod cli;
 mod durability;
 mod ingest;
 mod malformed;

@@ -1,0 +1,74 @@
+//! The `footfall` command line as a script would use it: what it prints on stdout, and clear failures.
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::helpers::*;
+
+fn env_for(dir: &std::path::Path) -> Vec<(String, String)> {
+    vec![
+        ("FOOTFALL_DATABASE_URL".into(), format!("sqlite://{}?mode=rwc", dir.join("cli.db").display())),
+        ("FOOTFALL_DATA_DIR".into(), dir.join("data").display().to_string()),
+    ]
+}
+
+#[test]
+fn site_key_and_user_commands_print_only_what_scripts_need() {
+    let dir = temp_dir("cli");
+    let env = env_for(&dir);
+    footfall_cli(&env, &["migrate"]);
+    let generated = footfall_cli(&env, &["site", "add", "Blog.Example.org"]);
+    assert!(generated.len() == 12 && generated.chars().all(|c| c.is_ascii_alphanumeric()), "{generated}");
+    assert_eq!(
+        footfall_cli(&env, &["site", "add", "example.org", "--id", "mine", "--timezone", "Europe/Paris"]),
+        "mine"
+    );
+    let key = footfall_cli(&env, &["key", "add", "--scope", "stats:read", "--site", "mine"]);
+    assert!(key.starts_with("ff_") && key.len() == 67, "{key}");
+    let password = footfall_cli(&env, &["user", "add", "owner@example.org"]);
+    assert_eq!(password.len(), 20);
+
+    let mut child = footfall_command(&env)
+        .args(["user", "add", "second@example.org", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"correct horse battery staple\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert!(output.stdout.is_empty(), "a chosen password is not echoed");
+}
+
+#[test]
+fn bad_arguments_fail_with_a_clear_message_and_a_nonzero_exit() {
+    let dir = temp_dir("cli-errors");
+    let env = env_for(&dir);
+    footfall_cli(&env, &["site", "add", "example.org", "--id", "taken"]);
+    let cases: [(&[&str], &str); 6] = [
+        (&["site", "add", "example.org", "--id", "taken"], "already exists"),
+        (&["site", "add", "example.org", "--timezone", "Mars/Base"], "IANA time zone"),
+        (&["site", "add", "not a domain"], "not a domain"),
+        (&["key", "add", "--scope", "admin"], "unknown scope"),
+        (&["key", "add", "--scope", "stats:read", "--site", "nope"], "no site"),
+        (&["user", "add", "not-an-email"], "not an email"),
+    ];
+    for (args, message) in cases {
+        let output = footfall_command(&env).args(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?} printed to stdout");
+    }
+    let weak = footfall_command(&[
+        env[0].clone(),
+        env[1].clone(),
+        ("FOOTFALL_REDIS_URL".into(), redis_url()),
+        ("FOOTFALL_SECRET_KEY".into(), "changeme".into()),
+    ])
+    .arg("serve")
+    .output()
+    .unwrap();
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("FOOTFALL_SECRET_KEY is too weak"));
+}
