@@ -6,6 +6,7 @@ pub mod error;
 pub mod health;
 pub mod ingest;
 pub mod query;
+pub mod tracker;
 
 use std::sync::Arc;
 
@@ -44,6 +45,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get))),
         )
+        .route("/t.js", web::get().to(tracker::loader))
+        .route("/tracker/{file}", web::get().to(tracker::file))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))

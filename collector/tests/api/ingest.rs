@@ -156,3 +156,26 @@ async fn health_and_readiness_report_their_parts() {
     assert_eq!(ready["session_store"]["ok"], true);
     assert_eq!(ready["spool"]["ok"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracker_bundle_is_served_with_the_right_types_and_caching() {
+    let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
+    let loader = app.client.get(format!("{}/t.js", app.address)).send().await.unwrap();
+    assert_eq!(loader.status(), 200);
+    assert_eq!(loader.headers()["cache-control"], "public, max-age=300");
+    let text = loader.text().await.unwrap();
+    let (glue, wasm) = footfall::http::tracker::bundle_names();
+    assert!(text.contains(glue) && text.contains(wasm), "the loader names the current bundle");
+    for (name, content_type) in [(glue, "text/javascript; charset=utf-8"), (wasm, "application/wasm")] {
+        let response = app.client.get(format!("{}/tracker/{name}", app.address)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], content_type);
+        assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    }
+    let wasm_bytes =
+        app.client.get(format!("{}/tracker/{wasm}", app.address)).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(&wasm_bytes[..4], b"\0asm");
+    let stale = app.client.get(format!("{}/tracker/footfall-000000000000.js", app.address)).send().await.unwrap();
+    assert_eq!(stale.status(), 404);
+}

@@ -1,0 +1,37 @@
+// Footfall loader: the only script a site embeds. It keeps calls made before the tracker is ready, announces
+// SPA navigations, and loads the WebAssembly tracker; where WebAssembly cannot run (disabled, CSP), it still
+// sends the page view itself. Built into dist/t.js (minified, names of the hashed files filled in).
+(function (w, d, h) {
+  var s = d.currentScript, q = (w.footfall && w.footfall.q) || [];
+  var a = function (n) { return s.getAttribute('data-' + n) };
+  var api = a('api') || new URL(s.src).origin;
+  var cfg = { site: a('site'), api: api + '/api/event', hash: a('hash') != null,
+    local: a('allow-localhost') != null, exclude: a('exclude') || '', group: a('group') };
+  var f = w.footfall = function () { q.push(arguments) };
+  f.q = q;
+  // History changes fire no event of their own; tell the tracker once the router has drawn the new page
+  // (after the current task), so the page view carries the new title and page group.
+  ['pushState', 'replaceState'].forEach(function (m) {
+    var o = h[m];
+    h[m] = function () {
+      var r = o.apply(this, arguments);
+      setTimeout(function () { w.dispatchEvent(new Event('footfall:nav')) });
+      return r;
+    };
+  });
+  var fallback = function () {
+    var l = location;
+    try { if (localStorage.footfall_optout == '1') return } catch (e) {}
+    if (!cfg.local && /^(localhost|127\.|\[::1\]$)|\.localhost$/.test(l.hostname) || l.protocol == 'file:') return;
+    navigator.sendBeacon(cfg.api, JSON.stringify({ site: cfg.site, type: 'pageview', url: l.href.split('#')[0],
+      referrer: d.referrer || null, title: d.title, screen: innerWidth, webdriver: !!navigator.webdriver }));
+  };
+  var base = api + '/tracker/';
+  import(base + '__GLUE__').then(function (m) {
+    return m.default({ module_or_path: base + '__WASM__' }).then(function () {
+      m.start(cfg);
+      w.footfall = function () { m.command([].slice.call(arguments)) };
+      q.forEach(function (args) { w.footfall.apply(null, args) });
+    });
+  }).catch(fallback);
+})(window, document, history);

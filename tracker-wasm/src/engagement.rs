@@ -1,0 +1,180 @@
+//! Engagement of one page view: time while the page is visible and focused, the deepest scroll, and dwell
+//! per `[data-section]`. Pure state driven by timestamps, so it is tested without a browser.
+
+/// Reports smaller than this, with no new scroll depth, are not worth a beacon.
+const MIN_REPORT_MS: f64 = 100.0;
+
+#[derive(Default)]
+pub struct Engagement {
+    engaged_ms: f64,
+    active_since: Option<f64>,
+    max_scroll: u8,
+    reported_scroll: u8,
+    sections: Vec<Section>,
+}
+
+struct Section {
+    name: String,
+    in_view: bool,
+    counted_since: Option<f64>,
+    dwell_ms: f64,
+}
+
+/// What one engagement beacon carries.
+#[derive(Debug, PartialEq)]
+pub struct Report {
+    pub engaged_ms: i64,
+    pub scroll: u8,
+    pub sections: Vec<(String, i64)>,
+}
+
+impl Engagement {
+    pub fn new(now: f64, active: bool) -> Engagement {
+        let mut e = Engagement::default();
+        e.set_active(now, active);
+        e
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active_since.is_some()
+    }
+
+    /// The page became (in)visible or (un)focused: `active` is visible *and* focused.
+    pub fn set_active(&mut self, now: f64, active: bool) {
+        match (self.active_since, active) {
+            (None, true) => self.active_since = Some(now),
+            (Some(since), false) => {
+                self.engaged_ms += (now - since).max(0.0);
+                self.active_since = None;
+            }
+            _ => {}
+        }
+        for s in &mut self.sections {
+            s.update(now, active && s.in_view);
+        }
+    }
+
+    pub fn observe_scroll(&mut self, percent: u8) {
+        self.max_scroll = self.max_scroll.max(percent.min(100));
+    }
+
+    pub fn section_in_view(&mut self, now: f64, name: &str, in_view: bool) {
+        let active = self.is_active();
+        let index = match self.sections.iter().position(|s| s.name == name) {
+            Some(i) => i,
+            None if self.sections.len() < 30 => {
+                self.sections.push(Section { name: name.into(), in_view: false, counted_since: None, dwell_ms: 0.0 });
+                self.sections.len() - 1
+            }
+            None => return,
+        };
+        let section = &mut self.sections[index];
+        section.in_view = in_view;
+        section.update(now, active && in_view);
+    }
+
+    /// Everything not yet reported, or `None` when there is nothing worth sending. Time keeps running for an
+    /// active page; the next report carries only what came after this one.
+    pub fn take_report(&mut self, now: f64) -> Option<Report> {
+        let mut engaged = self.engaged_ms;
+        if let Some(since) = self.active_since {
+            engaged += (now - since).max(0.0);
+            self.active_since = Some(now);
+        }
+        let mut sections = Vec::new();
+        for s in &mut self.sections {
+            let ms = s.take(now);
+            if ms >= 1 {
+                sections.push((s.name.clone(), ms));
+            }
+        }
+        let deeper = self.max_scroll > self.reported_scroll;
+        self.engaged_ms = 0.0;
+        if engaged < MIN_REPORT_MS && !deeper && sections.is_empty() {
+            self.engaged_ms = engaged;
+            return None;
+        }
+        self.reported_scroll = self.max_scroll;
+        Some(Report { engaged_ms: engaged.round() as i64, scroll: self.max_scroll, sections })
+    }
+}
+
+impl Section {
+    fn update(&mut self, now: f64, counting: bool) {
+        match (self.counted_since, counting) {
+            (None, true) => self.counted_since = Some(now),
+            (Some(since), false) => {
+                self.dwell_ms += (now - since).max(0.0);
+                self.counted_since = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn take(&mut self, now: f64) -> i64 {
+        let mut ms = self.dwell_ms;
+        if let Some(since) = self.counted_since {
+            ms += (now - since).max(0.0);
+            self.counted_since = Some(now);
+        }
+        self.dwell_ms = 0.0;
+        ms.round() as i64
+    }
+}
+
+/// Scroll depth in percent of the document seen: bottom of the viewport over the document height.
+pub fn scroll_percent(scroll_y: f64, viewport: f64, document_height: f64) -> u8 {
+    if document_height <= viewport || document_height <= 0.0 {
+        return 100;
+    }
+    (((scroll_y + viewport) / document_height) * 100.0).round().clamp(0.0, 100.0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_visible_and_focused_time_counts() {
+        let mut e = Engagement::new(0.0, true);
+        e.set_active(3000.0, false); // hidden for 10 s
+        e.set_active(13_000.0, true);
+        let report = e.take_report(14_000.0).unwrap();
+        assert_eq!(report.engaged_ms, 4000);
+    }
+
+    #[test]
+    fn each_report_carries_only_what_is_new() {
+        let mut e = Engagement::new(0.0, true);
+        e.observe_scroll(40);
+        assert_eq!(e.take_report(2000.0).unwrap(), Report { engaged_ms: 2000, scroll: 40, sections: vec![] });
+        assert_eq!(e.take_report(2050.0), None, "50 ms and no deeper scroll is not worth a beacon");
+        e.observe_scroll(90);
+        assert_eq!(e.take_report(2100.0).unwrap().engaged_ms, 100, "the withheld 50 ms are carried over");
+    }
+
+    #[test]
+    fn a_hidden_page_reports_nothing_new() {
+        let mut e = Engagement::new(0.0, false);
+        assert_eq!(e.take_report(60_000.0), None);
+    }
+
+    #[test]
+    fn sections_count_while_in_view_and_the_page_is_active() {
+        let mut e = Engagement::new(0.0, true);
+        e.section_in_view(0.0, "intro", true);
+        e.section_in_view(1000.0, "intro", false);
+        e.section_in_view(1000.0, "pricing", true);
+        e.set_active(1500.0, false);
+        e.set_active(5000.0, true);
+        let report = e.take_report(6000.0).unwrap();
+        assert_eq!(report.sections, vec![("intro".to_string(), 1000), ("pricing".to_string(), 1500)]);
+    }
+
+    #[test]
+    fn scroll_depth() {
+        assert_eq!(scroll_percent(0.0, 800.0, 600.0), 100, "a short page is read entirely");
+        assert_eq!(scroll_percent(0.0, 800.0, 3200.0), 25);
+        assert_eq!(scroll_percent(2400.0, 800.0, 3200.0), 100);
+    }
+}
