@@ -246,8 +246,10 @@ pub fn command(args: Array) {
     });
 }
 
+/// JavaScript's own `String(n)`: the shortest text that reads back as the same number, and valid JSON for
+/// finite numbers — without Rust's float formatting code in the module.
 fn js_number(n: f64) -> String {
-    JsValue::from_f64(n).as_string().unwrap_or_else(|| js_sys::JsString::from(JsValue::from_f64(n)).into())
+    call(&global(), "String", &[&JsValue::from_f64(n)]).as_string().unwrap_or_default()
 }
 
 fn props_from_object(value: &JsValue) -> String {

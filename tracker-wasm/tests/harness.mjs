@@ -61,7 +61,10 @@ export async function startStack() {
       if (url.searchParams.has('no-local')) html = html.replaceAll(' data-allow-localhost', '');
       body = html;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
+    const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' };
+    // A site whose Content-Security-Policy does not allow WebAssembly ('wasm-unsafe-eval').
+    if (url.searchParams.has('no-wasm-csp')) headers['content-security-policy'] = `script-src 'self' 'unsafe-inline' ${api}; connect-src ${api}`;
+    res.writeHead(200, headers).end(body);
   });
   const pagesPort = await freePort();
   await new Promise((resolve) => pages.listen(pagesPort, '127.0.0.1', resolve));
