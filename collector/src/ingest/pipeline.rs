@@ -4,8 +4,8 @@
 //! site ids cannot be enumerated) and is counted by reason. Unlike an `Option<Event>`, the outcome always
 //! says *why* nothing was kept. The only hard failure is not being able to tell whether a site exists.
 //!
-//! Order (DESIGN.md §2): site → hostname → privacy → bot signals → [user agent, GeoIP: enrichment seams] →
-//! referrer & campaign → visitor hash → session touch & presence → event.
+//! Order (DESIGN.md §2): site → hostname → privacy → bot signals → user agent & crawlers → [GeoIP: enrichment
+//! seam] → referrer & campaign → visitor hash → session touch & presence → event.
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use chrono::{DateTime, Days};
 use super::beacon::{Beacon, EventKind};
 use super::event::{Enrichment, Event};
 use super::visitor::{user_hash, visitor_hash, Salts};
+use crate::enrich::user_agent::UserAgents;
 use crate::metrics::Metrics;
 use crate::session::{memory::MemoryStore, SessionInfo, SessionStore, Touch};
 use crate::store::sites::{Site, SiteCache};
@@ -30,11 +31,13 @@ pub enum DropReason {
     Dnt,
     /// The tracker saw an automated browser (`navigator.webdriver`).
     Headless,
+    /// The User-Agent is a known crawler (the crawler-user-agents list).
+    BotUa,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 4] =
-        [DropReason::UnknownSite, DropReason::Hostname, DropReason::Dnt, DropReason::Headless];
+    pub const ALL: [DropReason; 5] =
+        [DropReason::UnknownSite, DropReason::Hostname, DropReason::Dnt, DropReason::Headless, DropReason::BotUa];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,6 +45,7 @@ impl DropReason {
             DropReason::Hostname => "hostname",
             DropReason::Dnt => "dnt",
             DropReason::Headless => "headless",
+            DropReason::BotUa => "bot_ua",
         }
     }
 }
@@ -93,6 +97,7 @@ pub struct Pipeline {
     sessions: Arc<dyn SessionStore>,
     fallback: Arc<MemoryStore>,
     salts: Salts,
+    user_agents: UserAgents,
     metrics: Arc<Metrics>,
     config: PipelineConfig,
 }
@@ -117,7 +122,7 @@ impl Pipeline {
         config: PipelineConfig,
     ) -> Pipeline {
         let salts = Salts::new(sessions.clone(), fallback.clone(), metrics.clone());
-        Pipeline { sites, sessions, fallback, salts, metrics, config }
+        Pipeline { sites, sessions, fallback, salts, user_agents: UserAgents::new(), metrics, config }
     }
 
     pub async fn process(&self, beacon: Beacon, meta: &RequestMeta) -> Result<Outcome, PipelineError> {
@@ -144,6 +149,7 @@ impl Pipeline {
         let ip = beacon.overrides.ip.unwrap_or(meta.ip);
         let user_agent = beacon.overrides.user_agent.as_deref().unwrap_or(&meta.user_agent);
         let mut enrichment = Enrichment::default();
+        self.user_agent(user_agent, &mut enrichment)?;
         referrer_and_campaign(&site, &beacon, &mut enrichment);
         let ts = beacon.overrides.time_ms.unwrap_or(meta.now_ms);
         let path = page_path(&site, &beacon);
@@ -207,6 +213,20 @@ impl Pipeline {
         if beacon.webdriver {
             return Err(DropReason::Headless.into());
         }
+        Ok(())
+    }
+
+    /// Step 4: browser, OS and device; known crawlers stop here.
+    fn user_agent(&self, user_agent: &str, out: &mut Enrichment) -> Result<(), Stop> {
+        let agent = self.user_agents.parse(user_agent);
+        if agent.bot_signature().is_some() {
+            return Err(DropReason::BotUa.into());
+        }
+        out.browser = agent.browser.clone();
+        out.browser_version = agent.browser_version.clone();
+        out.os = agent.os.clone();
+        out.os_version = agent.os_version.clone();
+        out.device = Some(agent.device.as_str().to_owned());
         Ok(())
     }
 

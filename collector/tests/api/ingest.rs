@@ -95,7 +95,7 @@ async fn server_side_senders_with_an_events_key_may_set_ip_user_agent_and_time()
     let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
     let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
     let body = json!({"site": app.site, "type": "pageview", "url": "https://example.com/imported",
-        "ip": "192.0.2.55", "user_agent": "ImportBot", "time": two_days_ago.to_rfc3339()});
+        "ip": "192.0.2.55", "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15", "time": two_days_ago.to_rfc3339()});
     let keyed = app
         .client
         .post(format!("{}/api/event", app.address))
@@ -178,4 +178,42 @@ async fn the_tracker_bundle_is_served_with_the_right_types_and_caching() {
     assert_eq!(&wasm_bytes[..4], b"\0asm");
     let stale = app.client.get(format!("{}/tracker/footfall-000000000000.js", app.address)).send().await.unwrap();
     assert_eq!(stale.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_os_and_device_are_stored_and_crawlers_are_dropped() {
+    let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
+    let send = |ua: &'static str| {
+        app.client
+            .post(format!("{}/api/event", app.address))
+            .header("user-agent", ua)
+            .header("x-forwarded-for", "198.51.100.3")
+            .body(pageview(&app.site, "/ua").to_string())
+            .send()
+    };
+    let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1";
+    assert!(send(iphone).await.unwrap().headers().get("x-footfall-drop").is_none());
+    for bot in [
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "python-requests/2.32.3",
+        "curl/8.5.0",
+    ] {
+        let response = send(bot).await.unwrap();
+        assert_eq!(response.status(), 202);
+        assert_eq!(response.headers()["x-footfall-drop"], "bot_ua", "{bot}");
+    }
+    app.wait_for_events(1).await;
+    assert_eq!(
+        app.count(&format!("events WHERE site_id = {} AND browser = 'Mobile Safari' AND browser_version = '18' AND os = 'iOS' AND os_version = '18' AND device = 'mobile'", app.site_id)).await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "sessions WHERE site_id = {} AND browser = 'Mobile Safari' AND device = 'mobile'",
+            app.site_id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(app.metric("footfall_events_dropped_total{reason=\"bot_ua\"}").await, 3);
 }

@@ -10,3 +10,4 @@ mod privacy;
 mod query;
 mod redis_server;
 mod session_contract;
+mod user_agents;
