@@ -80,6 +80,8 @@ pub struct IngestSettings {
     pub debug_drop_header: bool,
     /// Accept page views from localhost / private hostnames even if the site does not list them.
     pub allow_local_hostnames: bool,
+    /// How often bot-ledger counts are added to SQL.
+    pub ledger_flush_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,6 +108,7 @@ impl Default for Settings {
                 session_timeout_secs: 30 * 60,
                 debug_drop_header: false,
                 allow_local_hostnames: false,
+                ledger_flush_ms: 5000,
             },
             geoip: GeoipSettings { db: None },
         }

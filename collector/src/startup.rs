@@ -75,6 +75,18 @@ impl Application {
         );
         let ingest =
             Arc::new(Ingest { pipeline, spool, metrics: metrics.clone(), max_batch: settings.ingest.max_batch });
+        let flusher = (ingest.clone(), db.clone());
+        let ledger_flush = Duration::from_millis(settings.ingest.ledger_flush_ms.max(10));
+        tokio::spawn(async move {
+            let (ingest, db) = flusher;
+            let mut tick = tokio::time::interval(ledger_flush);
+            loop {
+                tick.tick().await;
+                if let Err(error) = ingest.pipeline.ledger.flush(&db).await {
+                    tracing::warn!(%error, "bot ledger flush failed; counts kept for the next try");
+                }
+            }
+        });
         let state = web::Data::new(AppState {
             trusted_proxies: settings.trusted_proxy_nets()?,
             settings: Arc::new(settings.clone()),

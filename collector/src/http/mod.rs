@@ -1,6 +1,7 @@
 //! The route table, in one place, with middleware per scope. Handlers are thin: they gather the request's
 //! facts, call one function of the domain, and let [`error::ApiError`] map failures to HTTP.
 pub mod auth;
+pub mod bots;
 pub mod client_ip;
 pub mod error;
 pub mod health;
@@ -43,7 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::scope("/api/v1")
-                .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get))),
+                .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get)))
+                .route("/sites/{site}/bots", web::get().to(bots::ledger)),
         )
         .route("/t.js", web::get().to(tracker::loader))
         .route("/tracker/{file}", web::get().to(tracker::file))

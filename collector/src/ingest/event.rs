@@ -84,4 +84,7 @@ pub struct Enrichment {
     pub os_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// A session attribute: stored on the session (first one wins), not on each event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
 }

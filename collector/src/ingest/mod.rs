@@ -6,6 +6,7 @@
 pub mod beacon;
 pub mod body;
 pub mod event;
+pub mod ledger;
 pub mod pipeline;
 pub mod spool;
 pub mod visitor;

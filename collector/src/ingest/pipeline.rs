@@ -13,15 +13,17 @@ use chrono::{DateTime, Days};
 
 use super::beacon::{Beacon, EventKind};
 use super::event::{Enrichment, Event};
+use super::ledger::Ledger;
 use super::visitor::{user_hash, visitor_hash, Salts};
 use crate::enrich::user_agent::UserAgents;
+use crate::enrich::{audience, referrer};
 use crate::metrics::Metrics;
 use crate::session::{memory::MemoryStore, SessionInfo, SessionStore, Touch};
 use crate::store::sites::{Site, SiteCache};
 use crate::store::StoreError;
 
 /// Why an event was not kept. The names are stable: they label metrics and the `X-Footfall-Drop` header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DropReason {
     /// No site has this public id.
     UnknownSite,
@@ -98,19 +100,19 @@ pub struct Pipeline {
     fallback: Arc<MemoryStore>,
     salts: Salts,
     user_agents: UserAgents,
+    pub ledger: Ledger,
     metrics: Arc<Metrics>,
     config: PipelineConfig,
 }
 
 enum Stop {
-    Drop(DropReason),
+    /// Dropped, with the signature the bot ledger records (`None` when the site is unknown: no ledger).
+    Drop(DropReason, Option<(i64, String)>),
     Fail(PipelineError),
 }
 
-impl From<DropReason> for Stop {
-    fn from(reason: DropReason) -> Stop {
-        Stop::Drop(reason)
-    }
+fn drop(reason: DropReason, site: &Site, signature: impl Into<String>) -> Stop {
+    Stop::Drop(reason, Some((site.id, signature.into())))
 }
 
 impl Pipeline {
@@ -122,14 +124,26 @@ impl Pipeline {
         config: PipelineConfig,
     ) -> Pipeline {
         let salts = Salts::new(sessions.clone(), fallback.clone(), metrics.clone());
-        Pipeline { sites, sessions, fallback, salts, user_agents: UserAgents::new(), metrics, config }
+        Pipeline {
+            sites,
+            sessions,
+            fallback,
+            salts,
+            user_agents: UserAgents::new(),
+            ledger: Ledger::default(),
+            metrics,
+            config,
+        }
     }
 
     pub async fn process(&self, beacon: Beacon, meta: &RequestMeta) -> Result<Outcome, PipelineError> {
         match self.run(beacon, meta).await {
             Ok(event) => Ok(Outcome::Accepted(Box::new(event))),
-            Err(Stop::Drop(reason)) => {
+            Err(Stop::Drop(reason, ledger)) => {
                 self.metrics.dropped(reason).inc();
+                if let Some((site_id, signature)) = ledger {
+                    self.ledger.record(site_id, meta.now_ms, reason, &signature);
+                }
                 Ok(Outcome::Dropped(reason))
             }
             Err(Stop::Fail(error)) => Err(error),
@@ -145,14 +159,26 @@ impl Pipeline {
         }
         self.hostname(&site, &beacon)?;
         self.privacy(&site, &beacon)?;
-        self.bot_signals(&beacon)?;
+        self.bot_signals(&site, &beacon)?;
         let ip = beacon.overrides.ip.unwrap_or(meta.ip);
         let user_agent = beacon.overrides.user_agent.as_deref().unwrap_or(&meta.user_agent);
         let mut enrichment = Enrichment::default();
-        self.user_agent(user_agent, &mut enrichment)?;
+        self.user_agent(&site, user_agent, &mut enrichment)?;
         referrer_and_campaign(&site, &beacon, &mut enrichment);
-        let ts = beacon.overrides.time_ms.unwrap_or(meta.now_ms);
         let path = page_path(&site, &beacon);
+        enrichment.audience = audience::audience(
+            &site.audience_rules,
+            &audience::Signals {
+                referrer_host: enrichment.referrer_host.as_deref(),
+                referrer_path: enrichment.referrer_path.as_deref(),
+                utm_source: enrichment.utm_source.as_deref(),
+                utm_medium: enrichment.utm_medium.as_deref(),
+                utm_campaign: enrichment.utm_campaign.as_deref(),
+                user_agent,
+                path: &path,
+            },
+        );
+        let ts = beacon.overrides.time_ms.unwrap_or(meta.now_ms);
         let (visitor, previous_visitor) = self.visitor(&site, ip, user_agent, ts).await;
         let user_hash = beacon.user.as_deref().map(|u| user_hash(&self.config.user_key, site.id, u));
         let session = self.session(&site, &beacon, &path, visitor, previous_visitor, ts).await;
@@ -184,7 +210,7 @@ impl Pipeline {
     async fn site(&self, beacon: &Beacon) -> Result<Arc<Site>, Stop> {
         match self.sites.get(&beacon.site).await {
             Ok(Some(site)) => Ok(site),
-            Ok(None) => Err(DropReason::UnknownSite.into()),
+            Ok(None) => Err(Stop::Drop(DropReason::UnknownSite, None)),
             Err(error) => Err(Stop::Fail(error.into())),
         }
     }
@@ -196,31 +222,31 @@ impl Pipeline {
         if site.allows_hostname(host) || (local && self.config.allow_local_hostnames) {
             Ok(())
         } else {
-            Err(DropReason::Hostname.into())
+            Err(drop(DropReason::Hostname, site, host))
         }
     }
 
     /// Step 2: Do-Not-Track / Global Privacy Control, when the site has chosen to honour them.
     fn privacy(&self, site: &Site, beacon: &Beacon) -> Result<(), Stop> {
         if site.respect_dnt && beacon.dnt {
-            return Err(DropReason::Dnt.into());
+            return Err(drop(DropReason::Dnt, site, "DNT/GPC"));
         }
         Ok(())
     }
 
     /// Step 3: automation the tracker itself observed. (User-agent and referrer-spam lists: enrichment issue.)
-    fn bot_signals(&self, beacon: &Beacon) -> Result<(), Stop> {
+    fn bot_signals(&self, site: &Site, beacon: &Beacon) -> Result<(), Stop> {
         if beacon.webdriver {
-            return Err(DropReason::Headless.into());
+            return Err(drop(DropReason::Headless, site, "navigator.webdriver"));
         }
         Ok(())
     }
 
     /// Step 4: browser, OS and device; known crawlers stop here.
-    fn user_agent(&self, user_agent: &str, out: &mut Enrichment) -> Result<(), Stop> {
+    fn user_agent(&self, site: &Site, user_agent: &str, out: &mut Enrichment) -> Result<(), Stop> {
         let agent = self.user_agents.parse(user_agent);
-        if agent.bot_signature().is_some() {
-            return Err(DropReason::BotUa.into());
+        if let Some(signature) = agent.bot_signature() {
+            return Err(drop(DropReason::BotUa, site, signature));
         }
         out.browser = agent.browser.clone();
         out.browser_version = agent.browser_version.clone();
@@ -301,7 +327,7 @@ fn page_path(site: &Site, beacon: &Beacon) -> String {
 }
 
 /// Step 6: where the visit came from. Referrers from the site itself are navigation, not a source.
-/// Campaign parameters win over the referrer. (Source names and channels: enrichment issue.)
+/// Campaign parameters win over the referrer; `enrich::referrer` names the source and its channel.
 fn referrer_and_campaign(site: &Site, beacon: &Beacon, out: &mut Enrichment) {
     if let Some(referrer) = beacon.referrer.as_deref().and_then(|r| url::Url::parse(r).ok()) {
         if let Some(host) = referrer.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase()) {
@@ -317,5 +343,8 @@ fn referrer_and_campaign(site: &Site, beacon: &Beacon, out: &mut Enrichment) {
     out.utm_campaign = param("utm_campaign");
     out.utm_term = param("utm_term");
     out.utm_content = param("utm_content");
-    out.source = out.utm_source.clone().or_else(|| out.referrer_host.clone());
+    let referrer = out.referrer_host.as_deref().map(|h| (h, out.referrer_path.as_deref().unwrap_or("/")));
+    let (source, channel) = referrer::classify(referrer, out.utm_source.as_deref(), out.utm_medium.as_deref());
+    out.source = source;
+    out.channel = Some(channel.as_str().to_owned());
 }

@@ -187,7 +187,7 @@ async fn insert_events(txn: &DatabaseTransaction, events: &[Event]) -> Result<Ha
             json(e.props.is_empty(), serde_json::to_string(&e.props).unwrap_or_default()).into(),
             e.user_hash.clone().into(),
         ];
-        insert.values_panic(row);
+        insert.values(row).map_err(|e| DbErr::Custom(format!("building the insert: {e}")))?;
     }
     insert.on_conflict(OnConflict::column(Alias::new("id")).do_nothing().to_owned());
     insert.returning_col(Alias::new("id"));
@@ -209,6 +209,7 @@ struct SessionDelta {
     entry: Option<(i64, String)>,
     exit: Option<(i64, String)>,
     user_hash: Option<String>,
+    audience: Option<String>,
 }
 
 impl SessionDelta {
@@ -225,6 +226,7 @@ impl SessionDelta {
             entry: None,
             exit: None,
             user_hash: None,
+            audience: None,
         }
     }
 
@@ -253,11 +255,15 @@ impl SessionDelta {
         if self.user_hash.is_none() {
             self.user_hash = e.user_hash.clone();
         }
+        // Events arrive in time order within a batch; the earliest audience is the session's.
+        if self.audience.is_none() {
+            self.audience = e.enrichment.audience.clone();
+        }
     }
 }
 
 /// Session attributes taken from the session's first event and never overwritten once set.
-const FIRST_TOUCH: [&str; 16] = [
+const FIRST_TOUCH: [&str; 17] = [
     "hostname",
     "referrer_host",
     "source",
@@ -274,6 +280,7 @@ const FIRST_TOUCH: [&str; 16] = [
     "os",
     "device",
     "user_hash",
+    "audience",
 ];
 
 async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> Result<(), DbErr> {
@@ -314,7 +321,7 @@ async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> 
             d.entry.as_ref().map(|(_, p)| p.clone()).into(),
             d.exit.as_ref().map(|(_, p)| p.clone()).into(),
         ];
-        let first_touch: [Option<String>; 16] = [
+        let first_touch: [Option<String>; 17] = [
             Some(f.hostname.clone()),
             x.referrer_host.clone(),
             x.source.clone(),
@@ -331,9 +338,10 @@ async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> 
             x.os.clone(),
             x.device.clone(),
             d.user_hash.clone(),
+            d.audience.clone(),
         ];
         row.extend(first_touch.into_iter().map(|v| SimpleExpr::Value(Value::from(v))));
-        insert.values_panic(row);
+        insert.values(row).map_err(|e| DbErr::Custom(format!("building the insert: {e}")))?;
     }
     let mut on_conflict = OnConflict::column(Alias::new("id"));
     let later = "excluded.last_seen >= sessions.last_seen";

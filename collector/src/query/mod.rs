@@ -5,6 +5,7 @@
 //! `compare: previous_period`. Other metrics and dimensions of API.md are recognised and refused with
 //! `unsupported_metric` / `unsupported_dimension` until the full engine lands.
 mod aggregate;
+pub mod bots;
 pub mod range;
 
 use std::collections::BTreeMap;

@@ -24,6 +24,7 @@ pub struct Site {
     pub respect_dnt: bool,
     pub hash_routing: bool,
     pub public_presence: bool,
+    pub audience_rules: Vec<crate::enrich::audience::Rule>,
 }
 
 impl Site {
@@ -38,6 +39,7 @@ impl Site {
             respect_dnt: m.respect_dnt,
             hash_routing: m.hash_routing,
             public_presence: m.public_presence,
+            audience_rules: serde_json::from_str(&m.audience_rules).unwrap_or_default(),
         }
     }
 
@@ -85,10 +87,12 @@ pub async fn create(db: &DatabaseConnection, new: NewSite<'_>) -> Result<Site, S
         allowed_hostnames: Set("[]".into()),
         timezone: Set(timezone.into()),
         retention_days: Set(90),
-        respect_dnt: Set(false),
+        // Do-Not-Track and Global Privacy Control are honoured unless the owner decides otherwise.
+        respect_dnt: Set(true),
         hash_routing: Set(false),
         public_presence: Set(false),
         created_at: Set(now_ms()),
+        audience_rules: Set("[]".into()),
         ..Default::default()
     }
     .insert(db)

@@ -65,6 +65,7 @@ pub fn settings(database_url: &str, sessions: Sessions, data_dir: PathBuf) -> Se
     env.insert("FOOTFALL_TRUSTED_PROXIES".into(), "127.0.0.1,::1".into());
     env.insert("FOOTFALL_SPOOL__SEGMENT_MAX_AGE_MS".into(), "20".into());
     env.insert("FOOTFALL_INGEST__DEBUG_DROP_HEADER".into(), "true".into());
+    env.insert("FOOTFALL_INGEST__LEDGER_FLUSH_MS".into(), "100".into());
     if sessions == Sessions::Redis {
         env.insert("FOOTFALL_REDIS_URL".into(), redis_url());
     }

@@ -4,6 +4,7 @@ mod helpers;
 
 mod cli;
 mod durability;
+mod enrichment;
 mod ingest;
 mod malformed;
 mod privacy;

@@ -15,6 +15,7 @@ pub struct Model {
     pub hash_routing: bool,
     pub public_presence: bool,
     pub created_at: i64,
+    pub audience_rules: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,95 @@
+//! What enrichment adds to stored events and sessions, and what it filters into the bot ledger.
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::on_every_backend;
+
+async fn sources_channels_and_audiences_reach_events_and_sessions(db: Db, sessions: Sessions) {
+    let app = spawn_app(db, sessions).await;
+    let site = app.site.clone();
+    let visit = |path: &str, referrer: &str| json!({"site": site, "type": "pageview", "url": format!("https://example.com{path}"), "referrer": referrer});
+    app.send_as("198.51.100.1", &visit("/", "https://www.linkedin.com/jobs/view/42")).await;
+    app.send_as("198.51.100.1", &visit("/projects", "https://example.com/")).await;
+    app.send_as("198.51.100.2", &visit("/blog?utm_source=newsletter&utm_medium=email&utm_campaign=nov", "")).await;
+    app.send_as("198.51.100.3", &visit("/", "https://www.google.de/")).await;
+    app.send_as("198.51.100.4", &visit("/", "")).await;
+    app.wait_for_events(5).await;
+    let rows = app
+        .db
+        .query_all(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!("SELECT source, channel, audience FROM sessions WHERE site_id = {}", app.site_id),
+        ))
+        .await
+        .unwrap();
+    let mut sessions: Vec<(Option<String>, Option<String>, Option<String>)> = rows
+        .iter()
+        .map(|r| {
+            (r.try_get("", "source").unwrap(), r.try_get("", "channel").unwrap(), r.try_get("", "audience").unwrap())
+        })
+        .collect();
+    // Sorted here: SQLite and PostgreSQL order NULLs differently.
+    sessions.sort();
+    let s = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        sessions,
+        vec![
+            (None, s("direct"), None),
+            (s("Google"), s("organic_search"), None),
+            (s("LinkedIn Jobs"), s("job_board"), s("recruiter")),
+            (s("newsletter"), s("email"), None),
+        ]
+    );
+    // Navigation within the site is not a source.
+    assert_eq!(
+        app.count(&format!("events WHERE site_id = {} AND path = '/projects' AND source IS NULL", app.site_id)).await,
+        1
+    );
+}
+on_every_backend!(sources_channels_and_audiences_reach_events_and_sessions);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filtered_traffic_lands_in_the_bot_ledger_by_reason_and_signature() {
+    let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
+    let site = app.site.clone();
+    let googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    for _ in 0..3 {
+        app.client
+            .post(format!("{}/api/event", app.address))
+            .header("user-agent", googlebot)
+            .body(pageview(&site, "/").to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    app.send(&json!({"site": site, "type": "pageview", "url": "https://example.com/", "webdriver": true})).await;
+    app.send(&json!({"site": site, "type": "pageview", "url": "https://mirror.example.net/"})).await;
+    // Do-Not-Track is honoured by default.
+    let dnt = app.send(&json!({"site": site, "type": "pageview", "url": "https://example.com/", "dnt": true})).await;
+    assert_eq!(dnt.headers()["x-footfall-drop"], "dnt");
+    app.send(&pageview(&site, "/kept")).await;
+    app.wait_for_events(1).await;
+
+    let get = || {
+        app.client
+            .get(format!("{}/api/v1/sites/{site}/bots?date_range=7d", app.address))
+            .bearer_auth(&app.stats_key)
+            .send()
+    };
+    wait_until(std::time::Duration::from_secs(10), || async {
+        get().await.unwrap().json::<Value>().await.unwrap()["total"] == 6
+    })
+    .await;
+    let ledger: Value = get().await.unwrap().json().await.unwrap();
+    assert_eq!(ledger["total"], 6, "{ledger}");
+    assert_eq!(ledger["by_reason"], json!({"bot_ua": 3, "headless": 1, "hostname": 1, "dnt": 1}));
+    let today = chrono::Utc::now().date_naive().to_string();
+    assert_eq!(
+        ledger["results"][0],
+        json!({"day": today, "reason": "bot_ua", "signature": "Googlebot\\/", "count": 3})
+    );
+    assert!(ledger["results"].as_array().unwrap().iter().any(|r| r["signature"] == "mirror.example.net"));
+    let anonymous = app.client.get(format!("{}/api/v1/sites/{site}/bots", app.address)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
