@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context};
 
+use crate::enrich::geo::Geo;
 use crate::http::{self, AppState};
 use crate::ingest::pipeline::{Pipeline, PipelineConfig};
 use crate::ingest::spool::Spool;
@@ -62,12 +63,20 @@ impl Application {
             }
         });
 
+        let geo = match &settings.geoip.db {
+            Some(path) => Geo::open(path)?,
+            None => {
+                tracing::info!("no GeoIP database (FOOTFALL_GEOIP_DB): countries, regions and cities stay empty; the README's GeoIP section says how to add DB-IP Lite or GeoLite2");
+                Geo::none()
+            }
+        };
         let pipeline = Pipeline::new(
             sites.clone(),
             sessions.clone(),
             fallback,
             metrics.clone(),
             PipelineConfig {
+                geo,
                 session_timeout_ms: settings.ingest.session_timeout_secs as i64 * 1000,
                 allow_local_hostnames: settings.ingest.allow_local_hostnames,
                 user_key: blake3::derive_key("footfall 2026-11 user id hashing", secret.as_bytes()),

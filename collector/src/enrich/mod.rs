@@ -3,5 +3,6 @@
 //! Each piece is a pure lookup the pipeline's named steps call; none of them keeps the IP address.
 pub mod audience;
 pub mod bots;
+pub mod geo;
 pub mod referrer;
 pub mod user_agent;

@@ -4,8 +4,8 @@
 //! site ids cannot be enumerated) and is counted by reason. Unlike an `Option<Event>`, the outcome always
 //! says *why* nothing was kept. The only hard failure is not being able to tell whether a site exists.
 //!
-//! Order (DESIGN.md §2): site → hostname → privacy → bot signals → user agent & crawlers → [GeoIP: enrichment
-//! seam] → referrer & campaign → visitor hash → session touch & presence → event.
+//! Order (DESIGN.md §2): site → hostname → privacy → bot signals → user agent & crawlers → GeoIP → referrer &
+//! campaign → audience → visitor hash → session touch & presence → event.
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use super::beacon::{Beacon, EventKind};
 use super::event::{Enrichment, Event};
 use super::ledger::Ledger;
 use super::visitor::{user_hash, visitor_hash, Salts};
+use crate::enrich::geo::Geo;
 use crate::enrich::user_agent::UserAgents;
 use crate::enrich::{audience, referrer};
 use crate::metrics::Metrics;
@@ -84,6 +85,7 @@ pub struct RequestMeta {
 }
 
 pub struct PipelineConfig {
+    pub geo: Geo,
     pub session_timeout_ms: i64,
     pub allow_local_hostnames: bool,
     /// Key for hashing the sites' user ids (derived from the secret key).
@@ -164,6 +166,7 @@ impl Pipeline {
         let user_agent = beacon.overrides.user_agent.as_deref().unwrap_or(&meta.user_agent);
         let mut enrichment = Enrichment::default();
         self.user_agent(&site, user_agent, &mut enrichment)?;
+        self.geo(ip, &mut enrichment);
         referrer_and_campaign(&site, &beacon, &mut enrichment);
         let path = page_path(&site, &beacon);
         enrichment.audience = audience::audience(
@@ -254,6 +257,14 @@ impl Pipeline {
         out.os_version = agent.os_version.clone();
         out.device = Some(agent.device.as_str().to_owned());
         Ok(())
+    }
+
+    /// Step 5: where the visitor is, from the address — which is not kept beyond this request.
+    fn geo(&self, ip: IpAddr, out: &mut Enrichment) {
+        let location = self.config.geo.lookup(ip);
+        out.country = location.country;
+        out.region = location.region;
+        out.city = location.city;
     }
 
     /// Step 7: today's and yesterday's hash of this visitor (yesterday's lets a session cross midnight).

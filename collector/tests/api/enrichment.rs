@@ -93,3 +93,30 @@ async fn filtered_traffic_lands_in_the_bot_ledger_by_reason_and_signature() {
     let anonymous = app.client.get(format!("{}/api/v1/sites/{site}/bots", app.address)).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn country_region_and_city_come_from_the_geoip_database_and_the_ip_goes_no_further() {
+    let dir = temp_dir("geo");
+    let url = fresh_database(Db::Sqlite, &dir).await;
+    let mut settings = settings(&url, Sessions::Memory, dir.join("data"));
+    settings.geoip.db =
+        Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/geoip/GeoLite2-City-Test.mmdb"));
+    let app = spawn_app_with(settings).await;
+    app.send_as("81.2.69.142", &pageview(&app.site, "/from-london")).await;
+    app.send_as("2001:218::7", &pageview(&app.site, "/from-japan")).await;
+    app.wait_for_events(2).await;
+    let located = |path: &str, country: &str, region: &str, city: &str| {
+        let region = if region.is_empty() { "region IS NULL".to_owned() } else { format!("region = '{region}'") };
+        let city = if city.is_empty() { "city IS NULL".to_owned() } else { format!("city = '{city}'") };
+        format!(
+            "events WHERE site_id = {} AND path = '{path}' AND country = '{country}' AND {region} AND {city}",
+            app.site_id
+        )
+    };
+    assert_eq!(app.count(&located("/from-london", "GB", "England", "London")).await, 1);
+    assert_eq!(app.count(&located("/from-japan", "JP", "", "")).await, 1);
+    assert_eq!(
+        app.count(&format!("sessions WHERE site_id = {} AND country = 'GB' AND city = 'London'", app.site_id)).await,
+        1
+    );
+}
