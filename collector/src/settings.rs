@@ -82,6 +82,10 @@ pub struct IngestSettings {
     pub allow_local_hostnames: bool,
     /// How often bot-ledger counts are added to SQL.
     pub ledger_flush_ms: u64,
+    /// Events one visitor may send per minute before the rest of that minute is dropped (`rate`); 0 = no limit.
+    pub max_events_per_visitor_minute: u32,
+    /// Extra referrer-spam domains, one per line, added to the shipped list.
+    pub spam_referrers_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +113,8 @@ impl Default for Settings {
                 debug_drop_header: false,
                 allow_local_hostnames: false,
                 ledger_flush_ms: 5000,
+                max_events_per_visitor_minute: 600,
+                spam_referrers_file: None,
             },
             geoip: GeoipSettings { db: None },
         }

@@ -10,8 +10,10 @@ use actix_web::{web, App, HttpServer};
 use anyhow::{bail, Context};
 
 use crate::enrich::geo::Geo;
+use crate::enrich::spam::SpamReferrers;
 use crate::http::{self, AppState};
 use crate::ingest::pipeline::{Pipeline, PipelineConfig};
+use crate::ingest::rate::VisitorRate;
 use crate::ingest::spool::Spool;
 use crate::ingest::writer::Writer;
 use crate::ingest::Ingest;
@@ -77,6 +79,9 @@ impl Application {
             metrics.clone(),
             PipelineConfig {
                 geo,
+                spam: SpamReferrers::load(settings.ingest.spam_referrers_file.as_deref())
+                    .context("cannot read ingest.spam_referrers_file")?,
+                rate: VisitorRate::new(settings.ingest.max_events_per_visitor_minute),
                 session_timeout_ms: settings.ingest.session_timeout_secs as i64 * 1000,
                 allow_local_hostnames: settings.ingest.allow_local_hostnames,
                 user_key: blake3::derive_key("footfall 2026-11 user id hashing", secret.as_bytes()),

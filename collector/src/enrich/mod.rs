@@ -5,4 +5,5 @@ pub mod audience;
 pub mod bots;
 pub mod geo;
 pub mod referrer;
+pub mod spam;
 pub mod user_agent;

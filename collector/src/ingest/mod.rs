@@ -8,6 +8,7 @@ pub mod body;
 pub mod event;
 pub mod ledger;
 pub mod pipeline;
+pub mod rate;
 pub mod spool;
 pub mod visitor;
 pub mod writer;

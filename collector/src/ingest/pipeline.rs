@@ -5,7 +5,7 @@
 //! says *why* nothing was kept. The only hard failure is not being able to tell whether a site exists.
 //!
 //! Order (DESIGN.md §2): site → hostname → privacy → bot signals → user agent & crawlers → GeoIP → referrer &
-//! campaign → audience → visitor hash → session touch & presence → event.
+//! campaign → referrer spam → audience → visitor hash → rate → session touch & presence → event.
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -14,8 +14,10 @@ use chrono::{DateTime, Days};
 use super::beacon::{Beacon, EventKind};
 use super::event::{Enrichment, Event};
 use super::ledger::Ledger;
+use super::rate::VisitorRate;
 use super::visitor::{user_hash, visitor_hash, Salts};
 use crate::enrich::geo::Geo;
+use crate::enrich::spam::SpamReferrers;
 use crate::enrich::user_agent::UserAgents;
 use crate::enrich::{audience, referrer};
 use crate::metrics::Metrics;
@@ -36,11 +38,22 @@ pub enum DropReason {
     Headless,
     /// The User-Agent is a known crawler (the crawler-user-agents list).
     BotUa,
+    /// The referrer is a known spam domain.
+    SpamReferrer,
+    /// One visitor hash sent more events in a minute than a person does.
+    Rate,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 5] =
-        [DropReason::UnknownSite, DropReason::Hostname, DropReason::Dnt, DropReason::Headless, DropReason::BotUa];
+    pub const ALL: [DropReason; 7] = [
+        DropReason::UnknownSite,
+        DropReason::Hostname,
+        DropReason::Dnt,
+        DropReason::Headless,
+        DropReason::BotUa,
+        DropReason::SpamReferrer,
+        DropReason::Rate,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +62,8 @@ impl DropReason {
             DropReason::Dnt => "dnt",
             DropReason::Headless => "headless",
             DropReason::BotUa => "bot_ua",
+            DropReason::SpamReferrer => "spam_referrer",
+            DropReason::Rate => "rate",
         }
     }
 }
@@ -86,6 +101,8 @@ pub struct RequestMeta {
 
 pub struct PipelineConfig {
     pub geo: Geo,
+    pub spam: SpamReferrers,
+    pub rate: VisitorRate,
     pub session_timeout_ms: i64,
     pub allow_local_hostnames: bool,
     /// Key for hashing the sites' user ids (derived from the secret key).
@@ -168,6 +185,9 @@ impl Pipeline {
         self.user_agent(&site, user_agent, &mut enrichment)?;
         self.geo(ip, &mut enrichment);
         referrer_and_campaign(&site, &beacon, &mut enrichment);
+        if let Some(domain) = enrichment.referrer_host.as_deref().and_then(|h| self.config.spam.matching(h)) {
+            return Err(drop(DropReason::SpamReferrer, &site, domain));
+        }
         let path = page_path(&site, &beacon);
         enrichment.audience = audience::audience(
             &site.audience_rules,
@@ -183,6 +203,10 @@ impl Pipeline {
         );
         let ts = beacon.overrides.time_ms.unwrap_or(meta.now_ms);
         let (visitor, previous_visitor) = self.visitor(&site, ip, user_agent, ts).await;
+        if !self.config.rate.allow(site.id, visitor, meta.now_ms) {
+            let signature = format!("over {} events per minute", self.config.rate.limit());
+            return Err(drop(DropReason::Rate, &site, signature));
+        }
         let user_hash = beacon.user.as_deref().map(|u| user_hash(&self.config.user_key, site.id, u));
         let session = self.session(&site, &beacon, &path, visitor, previous_visitor, ts).await;
         Ok(Event {

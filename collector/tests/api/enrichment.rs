@@ -120,3 +120,58 @@ async fn country_region_and_city_come_from_the_geoip_database_and_the_ip_goes_no
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrer_spam_and_hyperactive_visitors_are_dropped_with_their_reason() {
+    let dir = temp_dir("spam-rate");
+    let url = fresh_database(Db::Sqlite, &dir).await;
+    let mut settings = settings(&url, Sessions::Memory, dir.join("data"));
+    settings.ingest.max_events_per_visitor_minute = 5;
+    let extra = dir.join("spam.txt");
+    std::fs::write(&extra, "spam.example.org\n").unwrap();
+    settings.ingest.spam_referrers_file = Some(extra);
+    let app = spawn_app_with(settings).await;
+    let site = app.site.clone();
+    for referrer in ["https://semalt.com/", "https://promo.spam.example.org/x"] {
+        let response = app
+            .send_as(
+                "192.0.2.50",
+                &json!({"site": site, "type": "pageview", "url": "https://example.com/", "referrer": referrer}),
+            )
+            .await;
+        assert_eq!(response.headers()["x-footfall-drop"], "spam_referrer", "{referrer}");
+    }
+    let mut drops = Vec::new();
+    for i in 0..7 {
+        let response = app.send_as("192.0.2.60", &pageview(&site, &format!("/burst/{i}"))).await;
+        drops.push(response.headers().get("x-footfall-drop").map(|v| v.to_str().unwrap().to_owned()));
+    }
+    assert_eq!(drops, [None, None, None, None, None, Some("rate".into()), Some("rate".into())]);
+    app.wait_for_events(5).await;
+    let get = || app.client.get(format!("{}/api/v1/sites/{site}/bots", app.address)).bearer_auth(&app.stats_key).send();
+    wait_until(std::time::Duration::from_secs(10), || async {
+        get().await.unwrap().json::<Value>().await.unwrap()["total"] == 4
+    })
+    .await;
+    let ledger: Value = get().await.unwrap().json().await.unwrap();
+    assert_eq!(ledger["by_reason"], json!({"spam_referrer": 2, "rate": 2}), "{ledger}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_site_privacy_options_hash_routes_and_extra_hostnames_are_honoured() {
+    let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
+    // The site is read on its first beacon; its options are set before that.
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE sites SET hash_routing = true, respect_dnt = false, allowed_hostnames = '[\"*.example.net\"]' WHERE id = {}",
+            app.site_id
+        ))
+        .await
+        .unwrap();
+    let site = app.site.clone();
+    app.send(&json!({"site": site, "type": "pageview", "url": "https://example.com/app#/settings", "dnt": true})).await;
+    app.send(&json!({"site": site, "type": "pageview", "url": "https://docs.example.net/guide"})).await;
+    app.wait_for_events(2).await;
+    assert_eq!(app.count(&format!("events WHERE site_id = {} AND path = '/app#/settings'", app.site_id)).await, 1);
+    assert_eq!(app.count(&format!("events WHERE site_id = {} AND hostname = 'docs.example.net'", app.site_id)).await, 1);
+}

@@ -66,6 +66,8 @@ pub fn settings(database_url: &str, sessions: Sessions, data_dir: PathBuf) -> Se
     env.insert("FOOTFALL_SPOOL__SEGMENT_MAX_AGE_MS".into(), "20".into());
     env.insert("FOOTFALL_INGEST__DEBUG_DROP_HEADER".into(), "true".into());
     env.insert("FOOTFALL_INGEST__LEDGER_FLUSH_MS".into(), "100".into());
+    // Tests send many events from one "visitor"; the rate limit has its own test.
+    env.insert("FOOTFALL_INGEST__MAX_EVENTS_PER_VISITOR_MINUTE".into(), "0".into());
     if sessions == Sessions::Redis {
         env.insert("FOOTFALL_REDIS_URL".into(), redis_url());
     }
