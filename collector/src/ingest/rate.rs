@@ -4,9 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// Events per (site, visitor hash) in the current minute.
+type Counts = HashMap<(i64, u64), u32>;
+
 pub struct VisitorRate {
     limit: u32,
-    window: Mutex<(i64, HashMap<(i64, u64), u32>)>,
+    /// The minute (epoch minutes) the counts belong to.
+    window: Mutex<(i64, Counts)>,
 }
 
 impl VisitorRate {

@@ -160,18 +160,24 @@ async fn referrer_spam_and_hyperactive_visitors_are_dropped_with_their_reason() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_site_privacy_options_hash_routes_and_extra_hostnames_are_honoured() {
     let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
-    // The site is read on its first beacon; its options are set before that.
+    // A site created after start is read on its first beacon; its options are set before that.
+    let new =
+        footfall::store::sites::NewSite { domain: "example.com", public_id: Some("options-site"), timezone: None };
+    let created = footfall::store::sites::create(&app.db, new).await.unwrap();
     app.db
         .execute_unprepared(&format!(
             "UPDATE sites SET hash_routing = true, respect_dnt = false, allowed_hostnames = '[\"*.example.net\"]' WHERE id = {}",
-            app.site_id
+            created.id
         ))
         .await
         .unwrap();
-    let site = app.site.clone();
+    let site = "options-site";
     app.send(&json!({"site": site, "type": "pageview", "url": "https://example.com/app#/settings", "dnt": true})).await;
     app.send(&json!({"site": site, "type": "pageview", "url": "https://docs.example.net/guide"})).await;
-    app.wait_for_events(2).await;
-    assert_eq!(app.count(&format!("events WHERE site_id = {} AND path = '/app#/settings'", app.site_id)).await, 1);
-    assert_eq!(app.count(&format!("events WHERE site_id = {} AND hostname = 'docs.example.net'", app.site_id)).await, 1);
+    wait_until(std::time::Duration::from_secs(10), || async {
+        app.count(&format!("events WHERE site_id = {}", created.id)).await == 2
+    })
+    .await;
+    assert_eq!(app.count(&format!("events WHERE site_id = {} AND path = '/app#/settings'", created.id)).await, 1);
+    assert_eq!(app.count(&format!("events WHERE site_id = {} AND hostname = 'docs.example.net'", created.id)).await, 1);
 }
