@@ -20,18 +20,9 @@ async fn stored_ids(db: &sea_orm::DatabaseConnection, site_id: i64) -> HashSet<U
 async fn acknowledged_events_survive_a_sigkill_of_the_collector() {
     let dir = temp_dir("sigkill");
     let url = fresh_database(Db::Postgres, &dir).await;
-    let env: Vec<(String, String)> = [
-        ("FOOTFALL_DATABASE_URL", url.as_str()),
-        ("FOOTFALL_REDIS_URL", &redis_url()),
-        ("FOOTFALL_SECRET_KEY", SECRET),
-        ("FOOTFALL_DATA_DIR", &dir.join("data").display().to_string()),
-        // Segments are not sealed before the kill: everything acknowledged is only in the spool.
-        ("FOOTFALL_SPOOL__SEGMENT_MAX_AGE_MS", "600000"),
-        ("FOOTFALL_SPOOL__SEGMENT_BYTES", "100000000"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    // Segments are not sealed before the kill: everything acknowledged is only in the spool.
+    let unsealed = [("FOOTFALL_SPOOL__SEGMENT_MAX_AGE_MS", "600000"), ("FOOTFALL_SPOOL__SEGMENT_BYTES", "100000000")];
+    let env = production_env(&url, &dir, &unsealed);
     let site = footfall_cli(&env, &["site", "add", "example.com", "--id", "crash-site"]);
     assert_eq!(site, "crash-site");
     let mut collector = CollectorProcess::start(&env, dir.join("collector.log"));

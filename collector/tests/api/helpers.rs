@@ -155,6 +155,12 @@ impl TestApp {
         self.send_as("203.0.113.1", body).await
     }
 
+    /// Posts a beacon as a server-side sender authenticated with `key`.
+    pub async fn send_with_key(&self, key: &str, body: &Value) -> reqwest::Response {
+        let url = format!("{}/api/event", self.address);
+        self.client.post(url).bearer_auth(key).json(body).send().await.expect("request")
+    }
+
     pub async fn post_raw(&self, body: Vec<u8>, headers: &[(&str, &str)]) -> reqwest::Response {
         let mut request = self.client.post(format!("{}/api/event", self.address)).body(body);
         for (name, value) in headers {
@@ -265,6 +271,19 @@ pub struct CollectorProcess {
     pub port: u16,
     pub child: std::process::Child,
     pub log: PathBuf,
+}
+
+/// Environment for a `footfall` child process on PostgreSQL + Redis (the production set-up), plus `extra`.
+pub fn production_env(database_url: &str, dir: &std::path::Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let data_dir = dir.join("data").display().to_string();
+    let redis = redis_url();
+    let base = [
+        ("FOOTFALL_DATABASE_URL", database_url),
+        ("FOOTFALL_REDIS_URL", redis.as_str()),
+        ("FOOTFALL_SECRET_KEY", SECRET),
+        ("FOOTFALL_DATA_DIR", data_dir.as_str()),
+    ];
+    base.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 pub fn footfall_command(env: &[(String, String)]) -> std::process::Command {

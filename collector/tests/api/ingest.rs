@@ -96,15 +96,7 @@ async fn server_side_senders_with_an_events_key_may_set_ip_user_agent_and_time()
     let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
     let body = json!({"site": app.site, "type": "pageview", "url": "https://example.com/imported",
         "ip": "192.0.2.55", "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15", "time": two_days_ago.to_rfc3339()});
-    let keyed = app
-        .client
-        .post(format!("{}/api/event", app.address))
-        .bearer_auth(&app.events_key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(keyed.status(), 202);
+    assert_eq!(app.send_with_key(&app.events_key, &body).await.status(), 202);
     // Without a key the same fields are ignored: the event is "now".
     assert_eq!(app.send(&body).await.status(), 202);
     app.wait_for_events(2).await;
@@ -118,18 +110,8 @@ async fn server_side_senders_with_an_events_key_may_set_ip_user_agent_and_time()
     assert_eq!(on(day(two_days_ago)), json!(1));
     assert_eq!(on(day(chrono::Utc::now())), json!(1));
 
-    let wrong_key =
-        app.client.post(format!("{}/api/event", app.address)).bearer_auth("ff_nope").json(&body).send().await.unwrap();
-    assert_eq!(wrong_key.status(), 401);
-    let stats_key = app
-        .client
-        .post(format!("{}/api/event", app.address))
-        .bearer_auth(&app.stats_key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stats_key.status(), 403);
+    assert_eq!(app.send_with_key("ff_nope", &body).await.status(), 401);
+    assert_eq!(app.send_with_key(&app.stats_key, &body).await.status(), 403);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

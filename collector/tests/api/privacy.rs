@@ -14,17 +14,7 @@ const SERVER_SIDE_IP: &str = "198.51.100.177";
 async fn no_raw_ip_address_reaches_sql_redis_or_logs() {
     let dir = temp_dir("privacy");
     let url = fresh_database(Db::Postgres, &dir).await;
-    let env: Vec<(String, String)> = [
-        ("FOOTFALL_DATABASE_URL", url.as_str()),
-        ("FOOTFALL_REDIS_URL", &redis_url()),
-        ("FOOTFALL_SECRET_KEY", SECRET),
-        ("FOOTFALL_DATA_DIR", &dir.join("data").display().to_string()),
-        ("FOOTFALL_TRUSTED_PROXIES", "127.0.0.1"),
-        ("FOOTFALL_LOG", "trace"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let env = production_env(&url, &dir, &[("FOOTFALL_TRUSTED_PROXIES", "127.0.0.1"), ("FOOTFALL_LOG", "trace")]);
     let site = footfall_cli(&env, &["site", "add", "example.com"]);
     let key = footfall_cli(&env, &["key", "add", "--scope", "events:write", "--site", &site]);
     let collector = CollectorProcess::start(&env, dir.join("collector.log"));

@@ -65,15 +65,7 @@ async fn days_are_the_requested_time_zones_days() {
     let late = chrono::Utc::now().date_naive().pred_opt().unwrap().and_hms_opt(23, 30, 0).unwrap().and_utc();
     let body =
         json!({"site": app.site, "type": "pageview", "url": "https://example.com/", "time": late.timestamp_millis()});
-    let response = app
-        .client
-        .post(format!("{}/api/event", app.address))
-        .bearer_auth(&app.events_key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    assert_eq!(app.send_with_key(&app.events_key, &body).await.status(), 202);
     app.wait_for_events(1).await;
     let day_of = |tz: &str| {
         let tz: chrono_tz::Tz = tz.parse().unwrap();
