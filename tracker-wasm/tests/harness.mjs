@@ -98,12 +98,17 @@ export async function startStack() {
   };
 }
 
+// Headless Chromium says "HeadlessChrome" in its User-Agent, which the collector drops as a crawler; the
+// visitors these tests play use the User-Agent of a desktop Chrome.
+const VISITOR_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+
 /** Chromium as a visitor's browser: automation flags off, so navigator.webdriver is false. */
 export function launchBrowser(extraArgs = [], { automation = false } = {}) {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: [...CHROMIUM_FLAGS, ...(automation ? [] : ['--disable-blink-features=AutomationControlled']), ...extraArgs],
+    args: [...CHROMIUM_FLAGS, `--user-agent=${VISITOR_UA}`,
+      ...(automation ? [] : ['--disable-blink-features=AutomationControlled']), ...extraArgs],
     ignoreDefaultArgs: automation ? [] : ['--enable-automation'],
   });
 }

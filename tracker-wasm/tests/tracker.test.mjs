@@ -240,6 +240,17 @@ test('no long task while scrolling the portfolio page', async () => {
   await context.close();
 });
 
+test('headless Chromium announcing itself is dropped as a crawler', async () => {
+  const { id, base } = stack.site('portfolio');
+  const context = await browser.newContext({ userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36' });
+  const dropped = () => stack.metrics().then((m) => Number(/footfall_events_dropped_total\{reason="bot_ua"\} (\d+)/.exec(m)[1]));
+  const before = await dropped();
+  await (await context.newPage()).goto(base + 'index.html');
+  await waitFor('drop counted', async () => (await dropped()) > before);
+  assert.equal(stack.events(id).length, 0);
+  await context.close();
+});
+
 test('an automated browser (navigator.webdriver) is dropped by the collector', async () => {
   const { id, base } = stack.site('portfolio');
   const automated = await launchBrowser([], { automation: true });
