@@ -1,8 +1,9 @@
 //! The client's address, for GeoIP and the visitor hash only (it is never stored or logged).
 //!
 //! The TCP peer is the client unless it is a trusted proxy; then the forwarding headers are walked from the
-//! right, skipping trusted hops, and the first untrusted address is the client — the leftmost entries are
-//! whatever the client chose to send and are never believed.
+//! right, skipping trusted hops and private or loopback addresses (internal hops of the operator's own
+//! network), and the first remaining address is the client — the leftmost entries are whatever the client
+//! chose to send and are believed only if nothing to their right is a public address.
 use std::net::IpAddr;
 
 use actix_web::HttpRequest;
@@ -16,7 +17,20 @@ pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
         return peer;
     }
     let hops = forwarded_for(req);
-    hops.into_iter().rev().find(|ip| !is_trusted(*ip)).unwrap_or(peer)
+    hops.into_iter().rev().find(|ip| !is_trusted(*ip) && !is_internal(*ip)).unwrap_or(peer)
+}
+
+fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+        // fc00::/7 (unique local) and fe80::/10 (link local).
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
 }
 
 /// Addresses from `Forwarded` (RFC 7239) or else `X-Forwarded-For`, left to right.
@@ -69,6 +83,15 @@ mod tests {
             .insert_header(("x-forwarded-for", "1.1.1.1"))
             .to_http_request();
         assert_eq!(client_ip(&req, &nets(&["10.0.0.0/8"])), "198.51.100.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn private_and_loopback_hops_are_skipped() {
+        let req = TestRequest::default()
+            .peer_addr("127.0.0.1:5000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "203.0.113.9, 192.168.1.4, 10.9.8.7, fd00::1"))
+            .to_http_request();
+        assert_eq!(client_ip(&req, &nets(&["127.0.0.1"])), "203.0.113.9".parse::<IpAddr>().unwrap());
     }
 
     #[test]
