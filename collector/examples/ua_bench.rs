@@ -47,7 +47,7 @@ fn main() {
     );
 }
 
-#[allow(dead_code)]
+/// The crawler-list share of the uncached time.
 fn split(corpus: &[String]) {
     let crawlers = footfall::enrich::bots::Crawlers::get();
     let start = Instant::now();
