@@ -54,10 +54,6 @@ impl Geo {
         Ok(Geo { reader: Some(reader) })
     }
 
-    pub fn is_enabled(&self) -> bool {
-        self.reader.is_some()
-    }
-
     pub fn lookup(&self, ip: IpAddr) -> Location {
         let Some(reader) = &self.reader else { return Location::default() };
         let Ok(found) = reader.lookup(ip) else { return Location::default() };

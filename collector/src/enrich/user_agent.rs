@@ -108,10 +108,11 @@ impl UserAgents {
                 Some(minor) if os.as_deref() == Some("Mac OS X") => format!("{major}.{minor}"),
                 _ => major.to_owned(),
             });
+        let crawler = crate::enrich::bots::Crawlers::get().matching(user_agent).map(str::to_owned);
         Agent {
-            crawler: crate::enrich::bots::Crawlers::get().matching(user_agent).map(str::to_owned),
             browser_version: client.user_agent.major.as_deref().filter(|_| browser.is_some()).map(str::to_owned),
-            device: device_type(os.as_deref(), user_agent),
+            device: device_type(crawler.is_some(), os.as_deref(), user_agent),
+            crawler,
             browser,
             os,
             os_version,
@@ -119,8 +120,8 @@ impl UserAgents {
     }
 }
 
-fn device_type(os: Option<&str>, user_agent: &str) -> DeviceType {
-    if crate::enrich::bots::Crawlers::get().matching(user_agent).is_some() {
+fn device_type(crawler: bool, os: Option<&str>, user_agent: &str) -> DeviceType {
+    if crawler {
         return DeviceType::Bot;
     }
     if ["iPad", "Tablet", "Kindle", "Silk/", "PlayBook"].iter().any(|t| user_agent.contains(t)) {

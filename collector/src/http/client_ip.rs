@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 
-use crate::settings::{canonical, IpNet};
+use crate::settings::{canonical, is_internal, IpNet};
 
 pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
     let peer = req.peer_addr().map(|a| canonical(a.ip())).unwrap_or(IpAddr::from([0, 0, 0, 0]));
@@ -18,19 +18,6 @@ pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
     }
     let hops = forwarded_for(req);
     hops.into_iter().rev().find(|ip| !is_trusted(*ip) && !is_internal(*ip)).unwrap_or(peer)
-}
-
-fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
-        // fc00::/7 (unique local) and fe80::/10 (link local).
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
 }
 
 /// Addresses from `Forwarded` (RFC 7239) or else `X-Forwarded-For`, left to right.

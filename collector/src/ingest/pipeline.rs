@@ -245,7 +245,9 @@ impl Pipeline {
     /// Step 1b: only the site's own pages count; someone else's copy of the snippet does not.
     fn hostname(&self, site: &Site, beacon: &Beacon) -> Result<(), Stop> {
         let host = beacon.url.hostname.as_str();
-        let local = host == "localhost" || host.ends_with(".localhost") || host.parse::<IpAddr>().is_ok_and(is_local);
+        let local = host == "localhost"
+            || host.ends_with(".localhost")
+            || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok_and(crate::settings::is_internal);
         if site.allows_hostname(host) || (local && self.config.allow_local_hostnames) {
             Ok(())
         } else {
@@ -343,13 +345,6 @@ impl Pipeline {
                 })
             }
         }
-    }
-}
-
-fn is_local(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
-        IpAddr::V6(v6) => v6.is_loopback(),
     }
 }
 

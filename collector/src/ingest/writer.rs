@@ -9,13 +9,13 @@ use std::fs;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait, Value};
+use sea_orm::sea_query::{Alias, Expr, InsertStatement, OnConflict, Query, SimpleExpr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use tokio::sync::mpsc::UnboundedReceiver;
 use uuid::Uuid;
 
 use super::beacon::EventKind;
-use super::event::Event;
+use super::event::{Enrichment, Event};
 use super::spool::{read_segment, Sealed, Shared};
 use crate::metrics::Metrics;
 
@@ -106,89 +106,74 @@ pub async fn commit(db: &DatabaseConnection, events: &[Event]) -> Result<usize, 
     Ok(inserted)
 }
 
-const EVENT_COLUMNS: [&str; 35] = [
-    "id",
-    "site_id",
-    "ts",
-    "kind",
-    "session_id",
-    "visitor",
-    "hostname",
-    "path",
-    "title",
-    "pageview_id",
-    "referrer_host",
-    "referrer_path",
-    "source",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "country",
-    "region",
-    "city",
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "device",
-    "screen",
-    "page_group",
-    "engaged_ms",
-    "scroll",
-    "sections",
-    "name",
-    "props",
-    "user_hash",
-];
+/// A row as (column, value) pairs, so a column's name and its value are written side by side.
+type Row = Vec<(&'static str, SimpleExpr)>;
+
+/// An INSERT of rows that all have the same columns (taken from the first row).
+fn insert_rows(table: &str, rows: Vec<Row>) -> Result<InsertStatement, DbErr> {
+    let mut insert = Query::insert();
+    insert.into_table(Alias::new(table));
+    if let Some(first) = rows.first() {
+        insert.columns(first.iter().map(|(column, _)| Alias::new(*column)));
+    }
+    for row in rows {
+        let values = row.into_iter().map(|(_, value)| value);
+        insert.values(values).map_err(|e| DbErr::Custom(format!("building the {table} insert: {e}")))?;
+    }
+    Ok(insert)
+}
+
+/// Everything enrichment learned, by column name; events store all of it, sessions the first-touch part.
+fn enrichment_columns(x: &Enrichment) -> [(&'static str, Option<String>); 17] {
+    [
+        ("referrer_host", x.referrer_host.clone()),
+        ("referrer_path", x.referrer_path.clone()),
+        ("source", x.source.clone()),
+        ("channel", x.channel.clone()),
+        ("utm_source", x.utm_source.clone()),
+        ("utm_medium", x.utm_medium.clone()),
+        ("utm_campaign", x.utm_campaign.clone()),
+        ("utm_term", x.utm_term.clone()),
+        ("utm_content", x.utm_content.clone()),
+        ("country", x.country.clone()),
+        ("region", x.region.clone()),
+        ("city", x.city.clone()),
+        ("browser", x.browser.clone()),
+        ("browser_version", x.browser_version.clone()),
+        ("os", x.os.clone()),
+        ("os_version", x.os_version.clone()),
+        ("device", x.device.clone()),
+    ]
+}
+
+fn event_row(e: &Event) -> Row {
+    let json = |empty: bool, value: String| if empty { None } else { Some(value) };
+    let mut row: Row = vec![
+        ("id", e.id.into()),
+        ("site_id", e.site_id.into()),
+        ("ts", e.ts.into()),
+        ("kind", e.kind.as_i16().into()),
+        ("session_id", e.session_id.into()),
+        ("visitor", e.visitor.into()),
+        ("hostname", e.hostname.clone().into()),
+        ("path", e.path.clone().into()),
+        ("title", e.title.clone().into()),
+        ("pageview_id", e.pageview_id.clone().into()),
+        ("screen", e.screen.into()),
+        ("page_group", e.group.clone().into()),
+        ("engaged_ms", e.engaged_ms.into()),
+        ("scroll", e.scroll.into()),
+        ("sections", json(e.sections.is_empty(), serde_json::to_string(&e.sections).unwrap_or_default()).into()),
+        ("name", e.name.clone().into()),
+        ("props", json(e.props.is_empty(), serde_json::to_string(&e.props).unwrap_or_default()).into()),
+        ("user_hash", e.user_hash.clone().into()),
+    ];
+    row.extend(enrichment_columns(&e.enrichment).into_iter().map(|(column, value)| (column, value.into())));
+    row
+}
 
 async fn insert_events(txn: &DatabaseTransaction, events: &[Event]) -> Result<HashSet<Uuid>, DbErr> {
-    let mut insert = Query::insert();
-    insert.into_table(Alias::new("events")).columns(EVENT_COLUMNS.iter().map(|c| Alias::new(*c)));
-    for e in events {
-        let x = &e.enrichment;
-        let json = |empty: bool, value: String| if empty { None } else { Some(value) };
-        let row: Vec<SimpleExpr> = vec![
-            e.id.into(),
-            e.site_id.into(),
-            e.ts.into(),
-            e.kind.as_i16().into(),
-            e.session_id.into(),
-            e.visitor.into(),
-            e.hostname.clone().into(),
-            e.path.clone().into(),
-            e.title.clone().into(),
-            e.pageview_id.clone().into(),
-            x.referrer_host.clone().into(),
-            x.referrer_path.clone().into(),
-            x.source.clone().into(),
-            x.channel.clone().into(),
-            x.utm_source.clone().into(),
-            x.utm_medium.clone().into(),
-            x.utm_campaign.clone().into(),
-            x.utm_term.clone().into(),
-            x.utm_content.clone().into(),
-            x.country.clone().into(),
-            x.region.clone().into(),
-            x.city.clone().into(),
-            x.browser.clone().into(),
-            x.browser_version.clone().into(),
-            x.os.clone().into(),
-            x.os_version.clone().into(),
-            x.device.clone().into(),
-            e.screen.into(),
-            e.group.clone().into(),
-            e.engaged_ms.into(),
-            e.scroll.into(),
-            json(e.sections.is_empty(), serde_json::to_string(&e.sections).unwrap_or_default()).into(),
-            e.name.clone().into(),
-            json(e.props.is_empty(), serde_json::to_string(&e.props).unwrap_or_default()).into(),
-            e.user_hash.clone().into(),
-        ];
-        insert.values(row).map_err(|e| DbErr::Custom(format!("building the insert: {e}")))?;
-    }
+    let mut insert = insert_rows("events", events.iter().map(event_row).collect())?;
     insert.on_conflict(OnConflict::column(Alias::new("id")).do_nothing().to_owned());
     insert.returning_col(Alias::new("id"));
     let statement = txn.get_database_backend().build(&insert);
@@ -262,9 +247,8 @@ impl SessionDelta {
     }
 }
 
-/// Session attributes taken from the session's first event and never overwritten once set.
-const FIRST_TOUCH: [&str; 17] = [
-    "hostname",
+/// Enrichment columns a session takes from its first event (and keeps once set).
+const SESSION_ENRICHMENT: [&str; 14] = [
     "referrer_host",
     "source",
     "channel",
@@ -279,70 +263,35 @@ const FIRST_TOUCH: [&str; 17] = [
     "browser",
     "os",
     "device",
-    "user_hash",
-    "audience",
 ];
 
-async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> Result<(), DbErr> {
-    let counters = [
-        "id",
-        "site_id",
-        "visitor",
-        "started_at",
-        "last_seen",
-        "pageviews",
-        "events",
-        "interactions",
-        "engaged_ms",
-        "max_scroll",
-        "screen",
-        "entry_page",
-        "exit_page",
+fn session_row(d: &SessionDelta) -> Row {
+    let f = &d.first;
+    let mut row: Row = vec![
+        ("id", f.session_id.into()),
+        ("site_id", f.site_id.into()),
+        ("visitor", f.visitor.into()),
+        ("started_at", d.started_at.into()),
+        ("last_seen", d.last_seen.into()),
+        ("pageviews", d.pageviews.into()),
+        ("events", d.events.into()),
+        ("interactions", d.interactions.into()),
+        ("engaged_ms", d.engaged_ms.into()),
+        ("max_scroll", d.max_scroll.into()),
+        ("screen", f.screen.into()),
+        ("entry_page", d.entry.as_ref().map(|(_, p)| p.clone()).into()),
+        ("exit_page", d.exit.as_ref().map(|(_, p)| p.clone()).into()),
+        ("hostname", Some(f.hostname.clone()).into()),
+        ("user_hash", d.user_hash.clone().into()),
+        ("audience", d.audience.clone().into()),
     ];
-    let mut insert = Query::insert();
-    insert
-        .into_table(Alias::new("sessions"))
-        .columns(counters.iter().chain(FIRST_TOUCH.iter()).map(|c| Alias::new(*c)));
-    for d in deltas {
-        let f = &d.first;
-        let x = &f.enrichment;
-        let mut row: Vec<SimpleExpr> = vec![
-            f.session_id.into(),
-            f.site_id.into(),
-            f.visitor.into(),
-            d.started_at.into(),
-            d.last_seen.into(),
-            d.pageviews.into(),
-            d.events.into(),
-            d.interactions.into(),
-            d.engaged_ms.into(),
-            d.max_scroll.into(),
-            f.screen.into(),
-            d.entry.as_ref().map(|(_, p)| p.clone()).into(),
-            d.exit.as_ref().map(|(_, p)| p.clone()).into(),
-        ];
-        let first_touch: [Option<String>; 17] = [
-            Some(f.hostname.clone()),
-            x.referrer_host.clone(),
-            x.source.clone(),
-            x.channel.clone(),
-            x.utm_source.clone(),
-            x.utm_medium.clone(),
-            x.utm_campaign.clone(),
-            x.utm_term.clone(),
-            x.utm_content.clone(),
-            x.country.clone(),
-            x.region.clone(),
-            x.city.clone(),
-            x.browser.clone(),
-            x.os.clone(),
-            x.device.clone(),
-            d.user_hash.clone(),
-            d.audience.clone(),
-        ];
-        row.extend(first_touch.into_iter().map(|v| SimpleExpr::Value(Value::from(v))));
-        insert.values(row).map_err(|e| DbErr::Custom(format!("building the insert: {e}")))?;
-    }
+    let enrichment = enrichment_columns(&f.enrichment).into_iter().filter(|(c, _)| SESSION_ENRICHMENT.contains(c));
+    row.extend(enrichment.map(|(column, value)| (column, value.into())));
+    row
+}
+
+async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> Result<(), DbErr> {
+    let mut insert = insert_rows("sessions", deltas.iter().map(session_row).collect())?;
     let mut on_conflict = OnConflict::column(Alias::new("id"));
     let later = "excluded.last_seen >= sessions.last_seen";
     let earlier = "excluded.started_at < sessions.started_at";
@@ -361,7 +310,8 @@ async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> 
     for (column, expr) in updates {
         on_conflict.value(Alias::new(column), Expr::cust(expr));
     }
-    for column in FIRST_TOUCH {
+    // First-touch attributes: once set, never overwritten.
+    for column in ["hostname", "user_hash", "audience"].into_iter().chain(SESSION_ENRICHMENT) {
         on_conflict.value(Alias::new(column), Expr::cust(format!("COALESCE(sessions.{column}, excluded.{column})")));
     }
     insert.on_conflict(on_conflict.to_owned());
