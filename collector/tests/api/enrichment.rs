@@ -160,17 +160,17 @@ async fn referrer_spam_and_hyperactive_visitors_are_dropped_with_their_reason() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_site_privacy_options_hash_routes_and_extra_hostnames_are_honoured() {
     let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
-    // A site created after start is read on its first beacon; its options are set before that.
-    let new =
-        footfall::store::sites::NewSite { domain: "example.com", public_id: Some("options-site"), timezone: None };
-    let created = footfall::store::sites::create(&app.db, new).await.unwrap();
+    // A site created after start is read on its first beacon. It is inserted with its options in one
+    // statement, so the cache's background refresh can never see it half-configured.
     app.db
-        .execute_unprepared(&format!(
-            "UPDATE sites SET hash_routing = true, respect_dnt = false, allowed_hostnames = '[\"*.example.net\"]' WHERE id = {}",
-            created.id
-        ))
+        .execute_unprepared(
+            "INSERT INTO sites (public_id, domain, allowed_hostnames, timezone, retention_days, respect_dnt, \
+             hash_routing, public_presence, created_at, audience_rules) \
+             VALUES ('options-site', 'example.com', '[\"*.example.net\"]', 'UTC', 90, false, true, false, 0, '[]')",
+        )
         .await
         .unwrap();
+    let created = footfall::store::sites::find(&app.db, "options-site").await.unwrap().unwrap();
     let site = "options-site";
     app.send(&json!({"site": site, "type": "pageview", "url": "https://example.com/app#/settings", "dnt": true})).await;
     app.send(&json!({"site": site, "type": "pageview", "url": "https://docs.example.net/guide"})).await;
