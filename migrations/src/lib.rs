@@ -5,12 +5,19 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_core;
 mod m20261121_000002_enrichment;
+mod m20261121_000003_analytics;
+mod m20261121_000004_auth;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_core::Migration), Box::new(m20261121_000002_enrichment::Migration)]
+        vec![
+            Box::new(m20261121_000001_core::Migration),
+            Box::new(m20261121_000002_enrichment::Migration),
+            Box::new(m20261121_000003_analytics::Migration),
+            Box::new(m20261121_000004_auth::Migration),
+        ]
     }
 }
