@@ -6,6 +6,7 @@ pub mod cli;
 pub mod enrich;
 pub mod http;
 pub mod ingest;
+pub mod jobs;
 pub mod metrics;
 pub mod query;
 pub mod session;

@@ -36,6 +36,7 @@ pub struct Settings {
     pub spool: SpoolSettings,
     pub ingest: IngestSettings,
     pub geoip: GeoipSettings,
+    pub jobs: JobSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -95,6 +96,14 @@ pub struct GeoipSettings {
     pub db: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// Run the background jobs (session finaliser, rollups, retention) in this collector. With Redis, the
+    /// collectors that have it enabled elect one runner through a lease.
+    pub enabled: bool,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -117,6 +126,7 @@ impl Default for Settings {
                 spam_referrers_file: None,
             },
             geoip: GeoipSettings { db: None },
+            jobs: JobSettings { enabled: true },
         }
     }
 }

@@ -101,6 +101,9 @@ impl Application {
                 }
             }
         });
+        if settings.jobs.enabled {
+            tokio::spawn(crate::jobs::run(db.clone(), crate::jobs::lease::Lease::for_redis(settings.redis.url.as_deref())));
+        }
         let state = web::Data::new(AppState {
             trusted_proxies: settings.trusted_proxy_nets()?,
             settings: Arc::new(settings.clone()),

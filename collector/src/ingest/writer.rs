@@ -99,11 +99,64 @@ pub async fn commit(db: &DatabaseConnection, events: &[Event]) -> Result<usize, 
         }
     }
     let deltas: Vec<SessionDelta> = sessions.into_values().collect();
+    // Per site, the earliest instant this batch changed: rollups of days ending after it are stale.
+    let mut earliest: HashMap<i64, i64> = HashMap::new();
     for chunk in deltas.chunks(SESSION_ROWS_PER_UPSERT) {
-        upsert_sessions(&txn, chunk).await?;
+        for (site, started_at) in upsert_sessions(&txn, chunk).await? {
+            let e = earliest.entry(site).or_insert(started_at);
+            *e = (*e).min(started_at);
+        }
+    }
+    for delta in &deltas {
+        let e = earliest.entry(delta.first.site_id).or_insert(delta.started_at);
+        *e = (*e).min(delta.started_at);
+    }
+    record_conversions(&txn, &deltas).await?;
+    for (site, since) in earliest {
+        mark_rollups_stale(&txn, site, since).await?;
     }
     txn.commit().await?;
     Ok(inserted)
+}
+
+/// A user identified for the first time on a site converts the session that identified them. Replays and
+/// later identifications find the identity already there and change nothing.
+async fn record_conversions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> Result<(), DbErr> {
+    for d in deltas {
+        let Some((ts, user_hash)) = &d.identified else { continue };
+        let mut insert = Query::insert();
+        insert
+            .into_table(Alias::new("identities"))
+            .columns(["site_id", "user_hash", "first_session_id", "first_seen"].map(Alias::new))
+            .values_panic([d.first.site_id.into(), user_hash.clone().into(), d.first.session_id.into(), (*ts).into()])
+            .on_conflict(OnConflict::columns(["site_id", "user_hash"].map(Alias::new)).do_nothing().to_owned())
+            .returning_col(Alias::new("user_hash"));
+        let backend = txn.get_database_backend();
+        if txn.query_one(backend.build(&insert)).await?.is_some() {
+            let mut update = Query::update();
+            update
+                .table(Alias::new("sessions"))
+                .value(Alias::new("converted_at"), *ts)
+                .and_where(Expr::col(Alias::new("id")).eq(d.first.session_id))
+                .and_where(Expr::col(Alias::new("converted_at")).is_null());
+            txn.execute(backend.build(&update)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks the site's rolled-up days that end after `since` for rebuilding; the version bump tells a rollup
+/// build running right now that its result is already stale.
+async fn mark_rollups_stale(txn: &DatabaseTransaction, site_id: i64, since: i64) -> Result<(), DbErr> {
+    let mut update = Query::update();
+    update
+        .table(Alias::new("rollup_days"))
+        .value(Alias::new("dirty"), true)
+        .value(Alias::new("version"), Expr::cust("version + 1"))
+        .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
+        .and_where(Expr::col(Alias::new("day_end")).gt(since));
+    txn.execute(txn.get_database_backend().build(&update)).await?;
+    Ok(())
 }
 
 /// A row as (column, value) pairs, so a column's name and its value are written side by side.
@@ -195,6 +248,8 @@ struct SessionDelta {
     exit: Option<(i64, String)>,
     user_hash: Option<String>,
     audience: Option<String>,
+    /// The first identify event of the batch: (time, user hash).
+    identified: Option<(i64, String)>,
 }
 
 impl SessionDelta {
@@ -212,6 +267,7 @@ impl SessionDelta {
             exit: None,
             user_hash: None,
             audience: None,
+            identified: None,
         }
     }
 
@@ -235,7 +291,14 @@ impl SessionDelta {
                 }
             }
             EventKind::Interaction => self.interactions += 1,
-            EventKind::Identify | EventKind::Engagement => {}
+            EventKind::Identify => {
+                if let Some(user) = &e.user_hash {
+                    if self.identified.as_ref().is_none_or(|(t, _)| e.ts < *t) {
+                        self.identified = Some((e.ts, user.clone()));
+                    }
+                }
+            }
+            EventKind::Engagement => {}
         }
         if self.user_hash.is_none() {
             self.user_hash = e.user_hash.clone();
@@ -290,7 +353,7 @@ fn session_row(d: &SessionDelta) -> Row {
     row
 }
 
-async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> Result<(), DbErr> {
+async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> Result<Vec<(i64, i64)>, DbErr> {
     let mut insert = insert_rows("sessions", deltas.iter().map(session_row).collect())?;
     let mut on_conflict = OnConflict::column(Alias::new("id"));
     let later = "excluded.last_seen >= sessions.last_seen";
@@ -304,6 +367,8 @@ async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> 
         ("engaged_ms", "sessions.engaged_ms + excluded.engaged_ms".to_owned()),
         ("max_scroll", "CASE WHEN sessions.max_scroll IS NULL OR excluded.max_scroll > sessions.max_scroll THEN excluded.max_scroll ELSE sessions.max_scroll END".to_owned()),
         ("screen", "COALESCE(sessions.screen, excluded.screen)".to_owned()),
+        // A session the finaliser ended that receives events again (a replay, a long identified visit) is open.
+        ("ended_at", format!("CASE WHEN {later} THEN NULL ELSE sessions.ended_at END")),
         ("entry_page", format!("CASE WHEN {earlier} AND excluded.entry_page IS NOT NULL THEN excluded.entry_page ELSE COALESCE(sessions.entry_page, excluded.entry_page) END")),
         ("exit_page", format!("CASE WHEN {later} AND excluded.exit_page IS NOT NULL THEN excluded.exit_page ELSE COALESCE(sessions.exit_page, excluded.exit_page) END")),
     ];
@@ -315,7 +380,9 @@ async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> 
         on_conflict.value(Alias::new(column), Expr::cust(format!("COALESCE(sessions.{column}, excluded.{column})")));
     }
     insert.on_conflict(on_conflict.to_owned());
+    // The stored start, which may be days before this batch: the day whose session figures changed.
+    insert.returning(Query::returning().columns(["site_id", "started_at"].map(Alias::new)));
     let statement = txn.get_database_backend().build(&insert);
-    txn.execute(statement).await?;
-    Ok(())
+    let rows = txn.query_all(statement).await?;
+    rows.iter().map(|row| Ok((row.try_get::<i64>("", "site_id")?, row.try_get::<i64>("", "started_at")?))).collect()
 }

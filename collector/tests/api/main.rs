@@ -2,13 +2,18 @@
 #![allow(clippy::unwrap_used)]
 mod helpers;
 
+mod accounts;
+mod analytics;
+mod authz;
 mod cli;
+mod demo;
 mod durability;
 mod enrichment;
 mod ingest;
 mod malformed;
 mod privacy;
 mod query;
+mod realtime;
 mod redis_server;
 mod session_contract;
 mod user_agents;

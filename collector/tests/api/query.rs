@@ -96,14 +96,29 @@ async fn bad_queries_are_refused_with_a_code_and_never_reach_sql() {
             "invalid_timezone",
         ),
         (json!({"site": site, "metrics": ["visitors; DELETE FROM events"], "date_range": "7d"}), "unknown_metric"),
-        (json!({"site": site, "metrics": ["bounce_rate"], "date_range": "7d"}), "unsupported_metric"),
+        (
+            json!({"site": site, "metrics": ["bounce_rate"], "date_range": "7d", "dimensions": ["section"]}),
+            "invalid_metric_for_dimension",
+        ),
         (
             json!({"site": site, "metrics": ["visitors"], "date_range": "7d", "dimensions": ["path) --"]}),
             "unknown_dimension",
         ),
         (
-            json!({"site": site, "metrics": ["visitors"], "date_range": "7d", "dimensions": ["country"]}),
-            "unsupported_dimension",
+            json!({"site": site, "metrics": ["visitors"], "date_range": "7d", "dimensions": ["time:day", "time:week"]}),
+            "invalid_dimensions",
+        ),
+        (
+            json!({"site": site, "metrics": ["visitors"], "date_range": "30d", "dimensions": ["time:hour"]}),
+            "invalid_dimensions",
+        ),
+        (
+            json!({"site": site, "metrics": ["visitors"], "date_range": "7d", "filters": [["is", "time:day", ["x"]]]}),
+            "invalid_filter",
+        ),
+        (
+            json!({"site": site, "metrics": ["visitors"], "date_range": "7d", "filters": [["is", "country') --", ["x"]]]}),
+            "unknown_dimension",
         ),
         (
             json!({"site": site, "metrics": ["visitors"], "date_range": "7d", "filters": [["like", "page", ["x"]]]}),

@@ -1,0 +1,68 @@
+//! The rollup job: for each site, every whole past local day (in the site's zone) that has no clean rollup
+//! yet — never built, or marked dirty by a late event — is built from raw data.
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+
+use crate::query::range::day_start_ms;
+use crate::query::rollups;
+use crate::store::sites::Site;
+
+/// Days of one site that need building, oldest first. `rebuild` takes every day with raw data.
+pub async fn pending_days(
+    db: &DatabaseConnection,
+    site: &Site,
+    now_ms: i64,
+    rebuild: bool,
+) -> Result<Vec<NaiveDate>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut first = Query::select();
+    first
+        .from(Alias::new("events"))
+        .expr_as(Expr::cust("MIN(ts)"), Alias::new("first"))
+        .and_where(Expr::col(Alias::new("site_id")).eq(site.id));
+    let first: Option<i64> = match db.query_one(backend.build(&first)).await? {
+        Some(row) => row.try_get("", "first")?,
+        None => None,
+    };
+    let Some(first) = first else { return Ok(Vec::new()) };
+    let local = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&site.timezone).date_naive()
+    };
+    let today = local(now_ms);
+    // Raw data older than retention is gone: rebuilding such a day would erase its rollup.
+    let oldest = today - chrono::Days::new(site.retention_days.max(1) as u64);
+    let from = local(first).max(oldest);
+
+    let mut known = Query::select();
+    known
+        .from(Alias::new("rollup_days"))
+        .columns(["day", "dirty"].map(Alias::new))
+        .and_where(Expr::col(Alias::new("site_id")).eq(site.id));
+    let mut state: HashMap<String, bool> = HashMap::new();
+    for row in db.query_all(backend.build(&known)).await? {
+        state.insert(row.try_get("", "day")?, row.try_get("", "dirty")?);
+    }
+    Ok(from
+        .iter_days()
+        .take_while(|d| *d < today && day_start_ms(site.timezone, *d + chrono::Days::new(1)) <= now_ms)
+        .filter(|d| rebuild || state.get(&d.to_string()).copied().unwrap_or(true))
+        .collect())
+}
+
+/// Builds the given days of a site, calling `progress` after each.
+pub async fn build(
+    db: &DatabaseConnection,
+    site: &Site,
+    days: &[NaiveDate],
+    now_ms: i64,
+    mut progress: impl FnMut(),
+) -> Result<(), DbErr> {
+    for day in days {
+        rollups::build_day(db, site, *day, now_ms).await?;
+        progress();
+    }
+    Ok(())
+}

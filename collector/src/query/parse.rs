@@ -1,0 +1,212 @@
+//! From the request as sent ([`RawQuery`]) to a [`StatsQuery`]: every name checked against the allow-lists,
+//! every value bounded. Errors carry stable codes (`unknown_metric`, `invalid_filter`, …).
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::model::{Dimension, Filter, FilterOp, Metric, SortKey, StatsQuery};
+use super::range::DateRange;
+use super::QueryError;
+use crate::store::sites::Site;
+
+/// The request as sent, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuery {
+    pub site: String,
+    pub metrics: Vec<String>,
+    pub date_range: Value,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub dimensions: Vec<String>,
+    #[serde(default)]
+    pub filters: Vec<Value>,
+    #[serde(default)]
+    pub order_by: Vec<(String, String)>,
+    #[serde(default)]
+    pub limit: Option<u64>,
+    #[serde(default)]
+    pub offset: Option<u64>,
+    #[serde(default)]
+    pub compare: Option<String>,
+}
+
+pub const MAX_LIMIT: u64 = 10_000;
+const DEFAULT_LIMIT: u64 = 100;
+const MAX_FILTER_VALUES: usize = 100;
+const MAX_FILTERS: usize = 20;
+/// `time:hour` makes one row per hour; longer ranges should use days.
+const MAX_HOURLY_DAYS: i64 = 31;
+/// What `section` can be measured by: dwell is reported per page view, not per session.
+const SECTION_METRICS: [Metric; 4] = [Metric::Visitors, Metric::Visits, Metric::Pageviews, Metric::TimeOnPage];
+
+pub fn parse_metric(name: &str) -> Result<Metric, QueryError> {
+    Metric::from_name(name)
+        .ok_or_else(|| QueryError::invalid("unknown_metric", format!("unknown metric `{}`", clip(name))))
+}
+
+pub fn parse_dimension(name: &str) -> Result<Dimension, QueryError> {
+    Dimension::from_name(name)
+        .ok_or_else(|| QueryError::invalid("unknown_dimension", format!("unknown dimension `{}`", clip(name))))
+}
+
+pub fn parse_timezone(name: Option<&str>, default: Tz) -> Result<Tz, QueryError> {
+    match name {
+        Some(name) => name
+            .parse::<Tz>()
+            .map_err(|_| QueryError::invalid("invalid_timezone", format!("`{}` is not an IANA time zone", clip(name)))),
+        None => Ok(default),
+    }
+}
+
+impl RawQuery {
+    /// Validates everything except the site, which the caller has looked up (and authorised) already.
+    pub fn validate(
+        self,
+        site: Arc<Site>,
+        today_utc: chrono::DateTime<chrono::Utc>,
+        first_day: NaiveDate,
+    ) -> Result<StatsQuery, QueryError> {
+        let timezone = parse_timezone(self.timezone.as_deref(), site.timezone)?;
+        if self.metrics.is_empty() {
+            return Err(QueryError::invalid("missing_metrics", "name at least one metric"));
+        }
+        let metrics = unique(self.metrics.iter().map(|m| parse_metric(m)).collect::<Result<Vec<_>, _>>()?, "metric")?;
+        let dimensions =
+            unique(self.dimensions.iter().map(|d| parse_dimension(d)).collect::<Result<Vec<_>, _>>()?, "dimension")?;
+        if dimensions.iter().filter(|d| d.is_time()).count() > 1 {
+            return Err(QueryError::invalid("invalid_dimensions", "at most one time dimension"));
+        }
+        if dimensions.len() > 3 {
+            return Err(QueryError::invalid("invalid_dimensions", "at most three dimensions"));
+        }
+        if dimensions.contains(&Dimension::Section) {
+            if dimensions.len() > 1 {
+                return Err(QueryError::invalid("invalid_dimensions", "`section` cannot be combined with others"));
+            }
+            if let Some(m) = metrics.iter().find(|m| !SECTION_METRICS.contains(m)) {
+                return Err(QueryError::invalid(
+                    "invalid_metric_for_dimension",
+                    format!(
+                        "`{}` is not defined per section; use visitors, visits, pageviews or time_on_page",
+                        m.name()
+                    ),
+                ));
+            }
+        }
+        let today = today_utc.with_timezone(&timezone).date_naive();
+        let range = DateRange::parse(&self.date_range, today, first_day)?;
+        if dimensions.contains(&Dimension::Hour) && (range.to - range.from).num_days() >= MAX_HOURLY_DAYS {
+            return Err(QueryError::invalid("invalid_dimensions", "time:hour is limited to ranges of 31 days"));
+        }
+        if self.filters.len() > MAX_FILTERS {
+            return Err(QueryError::invalid("invalid_filter", format!("at most {MAX_FILTERS} filters")));
+        }
+        let filters = self.filters.iter().map(parse_filter).collect::<Result<Vec<_>, _>>()?;
+        let order_by = self
+            .order_by
+            .iter()
+            .map(|(key, direction)| parse_order(key, direction, &metrics, &dimensions))
+            .collect::<Result<Vec<_>, _>>()?;
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(QueryError::invalid("invalid_limit", format!("limit must be 1 to {MAX_LIMIT}")));
+        }
+        let offset = self.offset.unwrap_or(0);
+        if offset > 1_000_000 {
+            return Err(QueryError::invalid("invalid_offset", "offset must be at most 1000000"));
+        }
+        let compare = match self.compare.as_deref() {
+            None => false,
+            Some("previous_period") => true,
+            Some(other) => {
+                return Err(QueryError::invalid(
+                    "invalid_compare",
+                    format!("compare must be previous_period, not `{}`", clip(other)),
+                ))
+            }
+        };
+        Ok(StatsQuery {
+            site,
+            metrics,
+            range,
+            timezone,
+            dimensions,
+            filters,
+            order_by,
+            limit: limit as usize,
+            offset: offset as usize,
+            compare,
+        })
+    }
+}
+
+fn parse_order(
+    key: &str,
+    direction: &str,
+    metrics: &[Metric],
+    dimensions: &[Dimension],
+) -> Result<(SortKey, bool), QueryError> {
+    let desc = match direction {
+        "asc" => false,
+        "desc" => true,
+        _ => return Err(QueryError::invalid("invalid_order_by", "order direction must be asc or desc")),
+    };
+    if let Some(m) = Metric::from_name(key).filter(|m| metrics.contains(m)) {
+        return Ok((SortKey::Metric(m), desc));
+    }
+    if let Some(d) = Dimension::from_name(key).filter(|d| dimensions.contains(d)) {
+        return Ok((SortKey::Dimension(d), desc));
+    }
+    Err(QueryError::invalid(
+        "invalid_order_by",
+        format!("can only order by a requested metric or dimension, not `{}`", clip(key)),
+    ))
+}
+
+fn unique<T: PartialEq + Copy>(items: Vec<T>, what: &str) -> Result<Vec<T>, QueryError> {
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            return Err(QueryError::invalid("duplicate", format!("a {what} is named twice")));
+        }
+    }
+    Ok(items)
+}
+
+/// `["is" | "is_not" | "contains" | "not_contains", dimension, [values]]`
+pub fn parse_filter(value: &Value) -> Result<Filter, QueryError> {
+    let bad = |m: String| QueryError::invalid("invalid_filter", m);
+    let parts = value
+        .as_array()
+        .filter(|p| p.len() == 3)
+        .ok_or_else(|| bad("a filter is [operator, dimension, [values]]".into()))?;
+    let op = match parts[0].as_str() {
+        Some("is") => FilterOp::Is,
+        Some("is_not") => FilterOp::IsNot,
+        Some("contains") => FilterOp::Contains,
+        Some("not_contains") => FilterOp::NotContains,
+        _ => return Err(bad("filter operators are is, is_not, contains, not_contains".into())),
+    };
+    let dimension =
+        parse_dimension(parts[1].as_str().ok_or_else(|| bad("the filter dimension must be a string".into()))?)?;
+    if dimension.is_time() || dimension == Dimension::Section {
+        return Err(bad(format!("`{}` cannot be filtered on; use date_range", dimension.name())));
+    }
+    let values = parts[2]
+        .as_array()
+        .filter(|v| !v.is_empty() && v.len() <= MAX_FILTER_VALUES)
+        .ok_or_else(|| bad(format!("filter values must be a list of 1 to {MAX_FILTER_VALUES} strings")))?
+        .iter()
+        .map(|v| v.as_str().filter(|s| s.len() <= 2048).map(str::to_owned))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| bad("filter values must be strings of at most 2048 bytes".into()))?;
+    Ok(Filter { op, dimension, values })
+}
+
+pub fn clip(s: &str) -> &str {
+    crate::ingest::beacon::truncate(s, 64)
+}

@@ -1,0 +1,308 @@
+//! Partial aggregates straight from the events and sessions tables, for one stretch of local days.
+//!
+//! Three statements at most, each only when a requested metric needs it:
+//! - events: page views, interactions, engaged time (by event time);
+//! - scroll: the deepest scroll of each page view per local day, summed (by event time);
+//! - sessions: visits, bounces, durations, scores, conversions and distinct visitors (by session start).
+//!
+//! Event-level dimensions and filters reach sessions through the sessions' events (a visit "has" a page if
+//! it viewed it); session-level ones reach events through their session (a page view "has" the session's
+//! source). SQL text is assembled only from the constants in `model`; every request value is bound.
+use std::collections::{BTreeMap, HashSet};
+
+use sea_orm::sea_query::{Alias, Condition, Expr, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult};
+
+use super::buckets::TimeBuckets;
+use super::model::{Dimension, Filter, FilterOp, Level, Metric, KIND_ENGAGEMENT, KIND_INTERACTION, KIND_PAGEVIEW};
+use super::partial::Partial;
+use super::score::{bounce_sql, score_sql};
+
+/// A cell's key: one value per requested dimension, in request order (`None` = no value).
+pub type Key = Vec<Option<String>>;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cell {
+    pub partial: Partial,
+    pub visitors: i64,
+}
+
+pub type Cells = BTreeMap<Key, Cell>;
+
+/// Which statements a set of metrics needs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    pub events: bool,
+    pub scroll: bool,
+    pub sessions: bool,
+    pub visitors: bool,
+}
+
+impl Needs {
+    pub fn of(metrics: &[Metric]) -> Needs {
+        let any = |set: &[Metric]| metrics.iter().any(|m| set.contains(m));
+        Needs {
+            events: any(&[Metric::Pageviews, Metric::ViewsPerVisit, Metric::TimeOnPage, Metric::Interactions]),
+            scroll: any(&[Metric::ScrollDepth]),
+            sessions: any(&[
+                Metric::Visits,
+                Metric::ViewsPerVisit,
+                Metric::BounceRate,
+                Metric::VisitDuration,
+                Metric::EngagementRate,
+                Metric::EngagementScore,
+                Metric::Conversions,
+                Metric::ConversionRate,
+            ]),
+            visitors: metrics.contains(&Metric::Visitors),
+        }
+    }
+}
+
+/// One stretch of time to aggregate over, and how to bucket it.
+pub struct Span<'a> {
+    pub site_id: i64,
+    /// `[start, end)` in epoch ms: whole local days.
+    pub start: i64,
+    pub end: i64,
+    pub dimensions: &'a [Dimension],
+    pub filters: &'a [Filter],
+    pub time: Option<&'a TimeBuckets>,
+    /// The zone local days are counted in (scroll is per page view and local day).
+    pub tz: chrono_tz::Tz,
+}
+
+const VISITOR_KEY: &str = "COALESCE(s.user_hash, CAST(s.visitor AS TEXT))";
+
+pub async fn cells(db: &DatabaseConnection, span: &Span<'_>, needs: Needs) -> Result<Cells, DbErr> {
+    let mut out = Cells::new();
+    if span.dimensions.contains(&Dimension::Section) {
+        return super::sections::cells(db, span).await;
+    }
+    if needs.events {
+        for row in run(db, &events_statement(span)).await? {
+            let cell = out.entry(key(span, &row)?).or_default();
+            cell.partial.pageviews += get(&row, "pv")?;
+            cell.partial.interactions += get(&row, "ia")?;
+            cell.partial.engaged_ms += get(&row, "em")?;
+        }
+    }
+    if needs.scroll {
+        for row in run(db, &scroll_statement(span)).await? {
+            let cell = out.entry(key(span, &row)?).or_default();
+            cell.partial.scroll_sum += get(&row, "ss")?;
+            cell.partial.scroll_n += get(&row, "sn")?;
+        }
+    }
+    if needs.sessions || needs.visitors {
+        for row in run(db, &sessions_statement(span, needs)).await? {
+            let cell = out.entry(key(span, &row)?).or_default();
+            if needs.sessions {
+                cell.partial.visits += get(&row, "vi")?;
+                cell.partial.bounces += get(&row, "bo")?;
+                cell.partial.duration_ms += get(&row, "du")?;
+                cell.partial.score_sum += get(&row, "sc")?;
+                cell.partial.conversions += get(&row, "cv")?;
+            }
+            if needs.visitors {
+                cell.visitors += get(&row, "vs")?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn run(db: &DatabaseConnection, select: &SelectStatement) -> Result<Vec<QueryResult>, DbErr> {
+    db.query_all(db.get_database_backend().build(select)).await
+}
+
+fn get(row: &QueryResult, column: &str) -> Result<i64, DbErr> {
+    // SUMs come back as NUMERIC on PostgreSQL; the statements cast them to BIGINT.
+    Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0))
+}
+
+pub fn key(span: &Span<'_>, row: &QueryResult) -> Result<Key, DbErr> {
+    let mut key = Vec::with_capacity(span.dimensions.len());
+    for (i, d) in span.dimensions.iter().enumerate() {
+        if d.is_time() {
+            let bucket: i64 = row.try_get("", "t")?;
+            key.push(span.time.map(|t| t.label(bucket)));
+        } else {
+            let value: Option<String> = row.try_get("", &format!("d{i}"))?;
+            key.push(value.filter(|v| !v.is_empty()));
+        }
+    }
+    Ok(key)
+}
+
+fn cust(sql: impl Into<String>) -> SimpleExpr {
+    Expr::cust(sql.into())
+}
+
+fn sum(expr: &str) -> SimpleExpr {
+    cust(format!("CAST(COALESCE(SUM({expr}), 0) AS BIGINT)"))
+}
+
+/// The events a span covers, with the joins and filters its dimensions need. `time_column` buckets time.
+fn event_base(span: &Span<'_>, select: &mut SelectStatement, extra_kind: Option<i16>) {
+    let session_level =
+        span.dimensions.iter().chain(span.filters.iter().map(|f| &f.dimension)).any(|d| d.level() == Level::Session);
+    select.from_as(Alias::new("events"), Alias::new("e"));
+    if session_level {
+        select.join_as(
+            sea_orm::sea_query::JoinType::InnerJoin,
+            Alias::new("sessions"),
+            Alias::new("s"),
+            cust("s.id = e.session_id"),
+        );
+    }
+    select
+        .and_where(col("e.site_id").eq(span.site_id))
+        .and_where(col("e.ts").gte(span.start))
+        .and_where(col("e.ts").lt(span.end));
+    for kind in kinds(span.dimensions, span.filters).into_iter().chain(extra_kind) {
+        select.and_where(cust(format!("e.kind = {kind}")));
+    }
+    for filter in span.filters {
+        select.cond_where(filter_sql(filter));
+    }
+}
+
+/// Kinds of events that event-level dimensions or filters restrict to (interactions, sections).
+fn kinds(dimensions: &[Dimension], filters: &[Filter]) -> HashSet<i16> {
+    dimensions.iter().chain(filters.iter().map(|f| &f.dimension)).filter_map(|d| d.event_kind()).collect()
+}
+
+/// Dimension columns `d0…` (and the time bucket `t`) grouped by; `time_column` is what time means here.
+fn group_dimensions(span: &Span<'_>, select: &mut SelectStatement, time_column: &str, event_alias: &str) {
+    for (i, d) in span.dimensions.iter().enumerate() {
+        let expr = if d.is_time() {
+            match span.time {
+                Some(t) => t.sql(time_column, span.start, span.end),
+                None => continue,
+            }
+        } else if d.level() == Level::Event && event_alias != "e" {
+            format!("{event_alias}.d{i}")
+        } else {
+            d.column().to_owned()
+        };
+        let alias = if d.is_time() { "t".to_owned() } else { format!("d{i}") };
+        select.expr_as(cust(expr.clone()), Alias::new(alias));
+        select.add_group_by([cust(expr)]);
+    }
+}
+
+fn events_statement(span: &Span<'_>) -> SelectStatement {
+    let mut select = Query::select();
+    event_base(span, &mut select, None);
+    group_dimensions(span, &mut select, "e.ts", "e");
+    select
+        .expr_as(sum(&format!("CASE WHEN e.kind = {KIND_PAGEVIEW} THEN 1 ELSE 0 END")), Alias::new("pv"))
+        .expr_as(sum(&format!("CASE WHEN e.kind = {KIND_INTERACTION} THEN 1 ELSE 0 END")), Alias::new("ia"))
+        .expr_as(
+            sum(&format!("CASE WHEN e.kind = {KIND_ENGAGEMENT} THEN COALESCE(e.engaged_ms, 0) ELSE 0 END")),
+            Alias::new("em"),
+        );
+    select
+}
+
+/// Deepest scroll per page view and local day, then summed per cell: a page view's reports on both sides of
+/// midnight count on each day, so rollups (per day) and raw ranges add up the same.
+fn scroll_statement(span: &Span<'_>) -> SelectStatement {
+    let epoch = chrono::NaiveDate::default();
+    let day = TimeBuckets::new(Dimension::Day, span.tz, &super::range::DateRange { from: epoch, to: epoch });
+    let mut inner = Query::select();
+    event_base(span, &mut inner, Some(KIND_ENGAGEMENT));
+    inner.and_where(cust("e.scroll IS NOT NULL")).and_where(cust("e.pageview_id IS NOT NULL"));
+    group_dimensions(span, &mut inner, "e.ts", "e");
+    let day_sql = day.sql("e.ts", span.start, span.end);
+    inner.expr_as(cust(day_sql.clone()), Alias::new("dd")).add_group_by([cust(day_sql)]);
+    inner.expr_as(cust("e.pageview_id"), Alias::new("pvid")).add_group_by([cust("e.pageview_id")]);
+    inner.expr_as(cust("MAX(e.scroll)"), Alias::new("m"));
+
+    let mut outer = Query::select();
+    outer.from_subquery(inner, Alias::new("x"));
+    for (i, d) in span.dimensions.iter().enumerate() {
+        let alias = if d.is_time() { "t".to_owned() } else { format!("d{i}") };
+        outer.expr_as(cust(format!("x.{alias}")), Alias::new(alias.clone()));
+        outer.add_group_by([cust(format!("x.{alias}"))]);
+    }
+    outer.expr_as(sum("x.m"), Alias::new("ss")).expr_as(cust("COUNT(*)"), Alias::new("sn"));
+    outer
+}
+
+fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
+    let mut select = Query::select();
+    select.from_as(Alias::new("sessions"), Alias::new("s"));
+    let event_dims: Vec<(usize, Dimension)> =
+        span.dimensions.iter().copied().enumerate().filter(|(_, d)| d.level() == Level::Event).collect();
+    let event_filters: Vec<&Filter> = span.filters.iter().filter(|f| f.dimension.level() == Level::Event).collect();
+    let kinds = kinds(span.dimensions, span.filters);
+    let event_conditions = |sub: &mut SelectStatement| {
+        sub.and_where(col("e.site_id").eq(span.site_id)).and_where(col("e.ts").gte(span.start));
+        for kind in &kinds {
+            sub.and_where(cust(format!("e.kind = {kind}")));
+        }
+        for f in &event_filters {
+            sub.cond_where(filter_sql(f));
+        }
+    };
+    if !event_dims.is_empty() {
+        // The distinct (session, value) pairs: a visit counts once per page it viewed.
+        let mut sub = Query::select();
+        sub.distinct().from_as(Alias::new("events"), Alias::new("e")).expr_as(cust("e.session_id"), Alias::new("sid"));
+        for (i, d) in &event_dims {
+            sub.expr_as(cust(d.column()), Alias::new(format!("d{i}")));
+        }
+        event_conditions(&mut sub);
+        select.join_subquery(sea_orm::sea_query::JoinType::InnerJoin, sub, Alias::new("x"), cust("x.sid = s.id"));
+    } else if !event_filters.is_empty() || !kinds.is_empty() {
+        let mut sub = Query::select();
+        sub.expr(cust("1")).from_as(Alias::new("events"), Alias::new("e")).and_where(cust("e.session_id = s.id"));
+        event_conditions(&mut sub);
+        select.and_where(Expr::exists(sub));
+    }
+    select
+        .and_where(col("s.site_id").eq(span.site_id))
+        .and_where(col("s.started_at").gte(span.start))
+        .and_where(col("s.started_at").lt(span.end));
+    for f in span.filters.iter().filter(|f| f.dimension.level() == Level::Session) {
+        select.cond_where(filter_sql(f));
+    }
+    group_dimensions(span, &mut select, "s.started_at", if event_dims.is_empty() { "e" } else { "x" });
+    if needs.sessions {
+        select
+            .expr_as(cust("COUNT(*)"), Alias::new("vi"))
+            .expr_as(sum(&format!("CASE WHEN {} THEN 1 ELSE 0 END", bounce_sql("s."))), Alias::new("bo"))
+            .expr_as(sum("s.last_seen - s.started_at"), Alias::new("du"))
+            .expr_as(sum(&score_sql("s.")), Alias::new("sc"))
+            .expr_as(sum("CASE WHEN s.converted_at IS NOT NULL THEN 1 ELSE 0 END"), Alias::new("cv"));
+    }
+    if needs.visitors {
+        select.expr_as(cust(format!("COUNT(DISTINCT {VISITOR_KEY})")), Alias::new("vs"));
+    }
+    select
+}
+
+/// A column expression of ours (from `model`), ready for conditions with bound values.
+pub fn col(sql: &str) -> Expr {
+    Expr::expr(Expr::cust(sql.to_owned()))
+}
+
+/// A filter as a condition on its dimension's column, every value bound.
+pub fn filter_sql(filter: &Filter) -> Condition {
+    let column = filter.dimension.column();
+    let values = || filter.values.iter().cloned();
+    let like = |v: &String| {
+        let escaped = v.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        Expr::expr(Func::lower(Expr::cust(column.to_owned()))).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+    };
+    match filter.op {
+        FilterOp::Is => Condition::all().add(col(column).is_in(values())),
+        FilterOp::IsNot => Condition::any().add(col(column).is_null()).add(col(column).is_not_in(values())),
+        FilterOp::Contains => filter.values.iter().fold(Condition::any(), |c, v| c.add(like(v))),
+        FilterOp::NotContains => Condition::any()
+            .add(col(column).is_null())
+            .add(filter.values.iter().fold(Condition::all(), |c, v| c.add(like(v).not()))),
+    }
+}
