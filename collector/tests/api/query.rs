@@ -109,7 +109,7 @@ async fn bad_queries_are_refused_with_a_code_and_never_reach_sql() {
             "invalid_dimensions",
         ),
         (
-            json!({"site": site, "metrics": ["visitors"], "date_range": "30d", "dimensions": ["time:hour"]}),
+            json!({"site": site, "metrics": ["visitors"], "date_range": ["2026-01-01", "2026-03-01"], "dimensions": ["time:hour"]}),
             "invalid_dimensions",
         ),
         (
