@@ -5,7 +5,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{presence_member, Presence, Scope, SessionInfo, SessionStore, StoreError, Touch, PRESENCE_WINDOW_MS};
+use super::{
+    presence_member, LiveSnapshot, Presence, Scope, SessionInfo, SessionStore, StoreError, Touch, PRESENCE_WINDOW_MS,
+};
 
 #[derive(Debug, Clone)]
 struct Session {
@@ -14,6 +16,17 @@ struct Session {
     expires_ms: i64,
     page: Option<String>,
     group: Option<String>,
+    /// Identified once, identified for the rest of the session.
+    identified: bool,
+    /// The presence member the session is counted under ('' before its first touch): when it changes (the
+    /// visitor identified, or the session moved to the new day's hash), the old one leaves presence.
+    member: String,
+}
+
+impl Session {
+    fn new(id: i64, started_ms: i64) -> Session {
+        Session { id, started_ms, expires_ms: 0, page: None, group: None, identified: false, member: String::new() }
+    }
 }
 
 /// Presence of one visitor: last seen (ms), current page, current group.
@@ -84,13 +97,13 @@ impl SessionStore for MemoryStore {
             .entry(key)
             .and_modify(|s| {
                 if s.expires_ms <= t.now_ms {
-                    *s = Session { id: t.new_session_id, started_ms: t.now_ms, expires_ms: 0, page: None, group: None };
+                    *s = Session::new(t.new_session_id, t.now_ms);
                     is_new = true;
                 }
             })
             .or_insert_with(|| {
                 is_new = true;
-                Session { id: t.new_session_id, started_ms: t.now_ms, expires_ms: 0, page: None, group: None }
+                Session::new(t.new_session_id, t.now_ms)
             });
         session.expires_ms = t.now_ms + t.ttl_ms;
         if let Some(page) = t.page {
@@ -99,10 +112,16 @@ impl SessionStore for MemoryStore {
         if let Some(group) = t.group {
             session.group = Some(group.to_owned());
         }
+        session.identified |= t.identified;
+        let member = presence_member(t.visitor, session.identified);
+        let previous = std::mem::replace(&mut session.member, member.clone());
         let info = SessionInfo { session_id: session.id, started_ms: session.started_ms, is_new };
         let (page, group) = (session.page.clone(), session.group.clone());
-        let member = presence_member(t.visitor, t.identified);
-        state.live.entry(t.site.to_owned()).or_default().insert(member, (t.now_ms, page, group));
+        let live = state.live.entry(t.site.to_owned()).or_default();
+        if !previous.is_empty() && previous != member {
+            live.remove(&previous);
+        }
+        live.insert(member, (t.now_ms, page, group));
         Ok(info)
     }
 
@@ -121,17 +140,47 @@ impl SessionStore for MemoryStore {
                 Scope::Group(g) => group.as_deref() == Some(g),
             };
             if in_scope && *seen > now_ms - PRESENCE_WINDOW_MS {
-                if member.starts_with('i') {
-                    presence.identified += 1;
-                } else {
-                    presence.anonymous += 1;
-                }
+                count(&mut presence, member.starts_with('i'));
             }
         }
         Ok(presence)
     }
 
+    async fn live(&self, site: &str, now_ms: i64) -> Result<LiveSnapshot, StoreError> {
+        let state = self.lock();
+        let Some(members) = state.live.get(site) else { return Ok(LiveSnapshot::default()) };
+        let mut whole = Presence::default();
+        let mut pages: HashMap<&str, u64> = HashMap::new();
+        let mut groups: HashMap<&str, Presence> = HashMap::new();
+        for (member, (seen, page, group)) in members {
+            if *seen <= now_ms - PRESENCE_WINDOW_MS {
+                continue;
+            }
+            let identified = member.starts_with('i');
+            count(&mut whole, identified);
+            if let Some(page) = page {
+                *pages.entry(page).or_default() += 1;
+            }
+            if let Some(group) = group {
+                count(groups.entry(group).or_default(), identified);
+            }
+        }
+        Ok(LiveSnapshot::new(
+            whole,
+            pages.into_iter().map(|(p, n)| (p.to_owned(), n)).collect(),
+            groups.into_iter().map(|(g, p)| (g.to_owned(), p)).collect(),
+        ))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+fn count(presence: &mut Presence, identified: bool) {
+    if identified {
+        presence.identified += 1;
+    } else {
+        presence.anonymous += 1;
     }
 }

@@ -65,6 +65,32 @@ impl Presence {
     }
 }
 
+/// The real-time report of a site: who is here now, on which pages and in which groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveSnapshot {
+    pub site: Presence,
+    /// Pages and their visitors, most visited first, then by name; at most [`LIVE_LIMIT`], none empty.
+    pub pages: Vec<(String, u64)>,
+    /// Groups with the identified/anonymous split, ordered and capped like `pages`.
+    pub groups: Vec<(String, Presence)>,
+}
+
+/// Longest page and group lists a snapshot carries: a dashboard shows the top of them, and the read stays cheap.
+pub const LIVE_LIMIT: usize = 100;
+
+impl LiveSnapshot {
+    /// Orders and caps the lists the same way for every store, so their answers compare equal.
+    fn new(site: Presence, mut pages: Vec<(String, u64)>, mut groups: Vec<(String, Presence)>) -> LiveSnapshot {
+        pages.retain(|(_, visitors)| *visitors > 0);
+        pages.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        pages.truncate(LIVE_LIMIT);
+        groups.retain(|(_, p)| p.visitors() > 0);
+        groups.sort_unstable_by(|a, b| b.1.visitors().cmp(&a.1.visitors()).then_with(|| a.0.cmp(&b.0)));
+        groups.truncate(LIVE_LIMIT);
+        LiveSnapshot { site, pages, groups }
+    }
+}
+
 /// What presence can be asked about: the whole site, one page, or one page group.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
@@ -84,11 +110,15 @@ pub trait SessionStore: Send + Sync {
     /// Visitors present in a scope within the window ending at `now_ms`.
     async fn presence(&self, site: &str, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError>;
 
+    /// The site's presence with its pages and groups, within the window ending at `now_ms`.
+    async fn live(&self, site: &str, now_ms: i64) -> Result<LiveSnapshot, StoreError>;
+
     /// Cheap liveness check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// Presence members carry whether the visitor is identified, so counts split without a second lookup.
+/// Presence members carry whether the visitor is identified, so counts split without a second lookup. A session
+/// that was identified once stays identified: later page views of a signed-in user carry no user id.
 fn presence_member(visitor: u64, identified: bool) -> String {
     format!("{}{visitor:016x}", if identified { 'i' } else { 'a' })
 }

@@ -6,6 +6,8 @@
 //! - `ff:sess:{site}:<visitor hex>` — live session hash (id, start, page, group, member), sliding TTL
 //! - `ff:live:{site}`, `ff:live:{site}:page:<path>`, `ff:live:{site}:group:<group>` — presence, all visitors
 //! - `ff:livei:{site}…` — the same for identified visitors only, so counts split without scanning members
+//! - `ff:livepages:{site}`, `ff:livegroups:{site}` — page and group names scored by last seen, so the real-time
+//!   read knows which presence sets exist without `SCAN`
 //! - `ff:salt:<YYYY-MM-DD>` — the day's visitor-hash salt, 48 h TTL
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -16,7 +18,8 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
 use super::{
-    presence_member, Presence, Scope, SessionInfo, SessionStore, StoreError, Touch, PRESENCE_WINDOW_MS, SALT_TTL_SECS,
+    presence_member, LiveSnapshot, Presence, Scope, SessionInfo, SessionStore, StoreError, Touch, PRESENCE_WINDOW_MS,
+    SALT_TTL_SECS,
 };
 
 /// One Redis or a cluster; both speak the same commands.
@@ -55,8 +58,13 @@ pub struct RedisStore {
     /// `None` until the first connection succeeds; after that the connection reconnects by itself.
     connection: Arc<RwLock<Option<Connection>>>,
     touch_script: redis::Script,
+    live_script: redis::Script,
     timeout: Duration,
 }
+
+/// Most page (and group) names the real-time read counts: the most recently active ones. Past this many live
+/// pages the report's order is approximate; the cost of the read stays bounded (one ZCOUNT per name).
+pub const LIVE_SCAN: usize = 1000;
 
 /// How often a store that could not reach Redis at start tries again.
 const CONNECT_RETRY: Duration = Duration::from_secs(1);
@@ -124,7 +132,12 @@ impl RedisStore {
                 });
             }
         }
-        Ok(RedisStore { connection, touch_script: redis::Script::new(include_str!("touch.lua")), timeout })
+        Ok(RedisStore {
+            connection,
+            touch_script: redis::Script::new(include_str!("touch.lua")),
+            live_script: redis::Script::new(include_str!("live.lua")),
+            timeout,
+        })
     }
 
     fn connection(&self) -> Result<Connection, StoreError> {
@@ -141,6 +154,10 @@ impl RedisStore {
 
 fn session_key(site: &str, visitor: u64) -> String {
     format!("ff:sess:{{{site}}}:{visitor:016x}")
+}
+
+fn index_key(site: &str, what: &str) -> String {
+    format!("ff:live{what}:{{{site}}}")
 }
 
 fn presence_key(site: &str, scope: Scope<'_>, identified: bool) -> String {
@@ -168,7 +185,9 @@ impl SessionStore for RedisStore {
             .arg(t.group.unwrap_or(""))
             .arg(PRESENCE_WINDOW_MS)
             .arg(presence_key(t.site, Scope::Site, false))
-            .arg(presence_key(t.site, Scope::Site, true));
+            .arg(presence_key(t.site, Scope::Site, true))
+            .arg(index_key(t.site, "pages"))
+            .arg(index_key(t.site, "groups"));
         let mut conn = self.connection()?;
         let (session_id, started_ms, is_new): (i64, i64, i64) =
             self.bounded(invocation.invoke_async(&mut conn)).await?;
@@ -196,9 +215,51 @@ impl SessionStore for RedisStore {
         Ok(Presence { identified, anonymous: all.saturating_sub(identified) })
     }
 
+    async fn live(&self, site: &str, now_ms: i64) -> Result<LiveSnapshot, StoreError> {
+        let mut invocation = self.live_script.prepare_invoke();
+        invocation
+            .key(presence_key(site, Scope::Site, false))
+            .key(presence_key(site, Scope::Site, true))
+            .key(index_key(site, "pages"))
+            .key(index_key(site, "groups"))
+            .arg(now_ms - PRESENCE_WINDOW_MS)
+            .arg(LIVE_SCAN);
+        let mut conn = self.connection()?;
+        let answer: Vec<Value> = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        parse_live(answer)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.connection()?;
         let _: String = self.bounded(redis::cmd("PING").query_async(&mut conn)).await?;
         Ok(())
     }
+}
+
+/// Reads live.lua's flat answer: `all, identified, n, (page, count)×n, m, (group, all, identified)×m`.
+fn parse_live(answer: Vec<Value>) -> Result<LiveSnapshot, StoreError> {
+    let mut values = answer.into_iter();
+    let mut next = || values.next().ok_or_else(|| StoreError::Protocol("live snapshot cut short".into()));
+    let int = |v: Value| match v {
+        Value::Int(n) => u64::try_from(n).map_err(|_| StoreError::Protocol(format!("negative count {n}"))),
+        other => Err(StoreError::Protocol(format!("expected a count, got {other:?}"))),
+    };
+    let name = |v: Value| match v {
+        Value::BulkString(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        other => Err(StoreError::Protocol(format!("expected a name, got {other:?}"))),
+    };
+    let split = |all: u64, identified: u64| Presence { identified, anonymous: all.saturating_sub(identified) };
+    let site = split(int(next()?)?, int(next()?)?);
+    let n = int(next()?)?;
+    let mut pages = Vec::with_capacity(n.min(LIVE_SCAN as u64) as usize);
+    for _ in 0..n {
+        pages.push((name(next()?)?, int(next()?)?));
+    }
+    let m = int(next()?)?;
+    let mut groups = Vec::with_capacity(m.min(LIVE_SCAN as u64) as usize);
+    for _ in 0..m {
+        let group = name(next()?)?;
+        groups.push((group, split(int(next()?)?, int(next()?)?)));
+    }
+    Ok(LiveSnapshot::new(site, pages, groups))
 }

@@ -7,10 +7,13 @@
 -- ARGV[7]  group ('' = unchanged)                          ARGV[8]  presence window (ms)
 -- ARGV[9]  presence key prefix, all visitors   ff:live:{site}
 -- ARGV[10] presence key prefix, identified     ff:livei:{site}
+-- ARGV[11] index of live pages                 ff:livepages:{site}  (page names scored by last seen)
+-- ARGV[12] index of live groups                ff:livegroups:{site}
 --
 -- Presence keys for pages and groups are built here from the prefixes. They share the `{site}` hash tag with
 -- KEYS[1], so on Redis Cluster they live in the same slot and the script stays atomic.
 -- This runs once per event: every Redis command in it counts, so unchanged fields are not rewritten.
+-- The two indexes only let the real-time read find which page and group sets to count (live.lua).
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[8])
 local is_new = 0
@@ -28,6 +31,12 @@ end
 if s[3] == '' then s[3] = false end
 if s[4] == '' then s[4] = false end
 local member = ARGV[4]
+local identified = ARGV[5] == '1'
+-- Identified once, identified for the rest of the session: later page views carry no user id.
+if not identified and s[5] and string.sub(s[5], 1, 1) == 'i' then
+  identified = true
+  member = 'i' .. string.sub(member, 2)
+end
 local page = ARGV[6]
 if page == '' then page = s[3] end
 local group = ARGV[7]
@@ -52,15 +61,17 @@ end
 -- Reads count by score range, so stale members never show; trimming them is only for memory and can be
 -- done on a fraction of the writes.
 local trim = now % 8 == 0
-local function mark(key)
-  redis.call('ZADD', key, now, member)
+local function mark(key, name)
+  redis.call('ZADD', key, now, name)
   redis.call('PEXPIRE', key, window * 2)
   if trim then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window) end
 end
 for _, scope in ipairs(scopes(page, group)) do
-  mark(ARGV[9] .. scope)
-  if ARGV[5] == '1' then mark(ARGV[10] .. scope) end
+  mark(ARGV[9] .. scope, member)
+  if identified then mark(ARGV[10] .. scope, member) end
 end
+if page then mark(ARGV[11], page) end
+if group then mark(ARGV[12], group) end
 
 if is_new == 1 then
   redis.call('HSET', KEYS[1], 'id', s[1], 'start', s[2], 'member', member, 'page', page or '', 'group', group or '')

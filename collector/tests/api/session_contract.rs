@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use footfall::session::memory::MemoryStore;
 use footfall::session::redis::RedisStore;
-use footfall::session::{Scope, SessionStore, Touch};
+use footfall::session::{LiveSnapshot, Presence, Scope, SessionStore, Touch, LIVE_LIMIT};
 
 use crate::helpers::redis_url;
 use crate::redis_server::RedisCluster;
@@ -65,6 +65,8 @@ async fn a_session_open_at_midnight_continues_under_the_new_days_hash(store: &dy
     let continued = store.touch(&after_midnight).await.unwrap();
     assert!(!continued.is_new);
     assert_eq!(continued.session_id, yesterday.session_id);
+    // Present once, under the new hash only.
+    assert_eq!(store.presence(&site, Scope::Site, now()).await.unwrap().visitors(), 1);
 }
 
 async fn presence_counts_site_page_and_group_with_identified_split(store: &dyn SessionStore) {
@@ -95,6 +97,82 @@ async fn presence_counts_site_page_and_group_with_identified_split(store: &dyn S
     assert_eq!(store.presence("unknown-site", Scope::Site, n).await.unwrap().visitors(), 0);
 }
 
+fn split(identified: u64, anonymous: u64) -> Presence {
+    Presence { identified, anonymous }
+}
+
+async fn live_lists_pages_and_groups_most_visited_first(store: &dyn SessionStore) {
+    let site = site();
+    let mut one = touch(&site, 1, "/a");
+    one.group = Some("community:montreal");
+    store.touch(&one).await.unwrap();
+    store.touch(&touch(&site, 2, "/a")).await.unwrap();
+    let mut three = touch(&site, 3, "/b");
+    three.identified = true;
+    three.group = Some("community:montreal");
+    store.touch(&three).await.unwrap();
+    let mut four = touch(&site, 4, "/c");
+    four.group = Some("jobs");
+    store.touch(&four).await.unwrap();
+    let live = store.live(&site, now()).await.unwrap();
+    assert_eq!(
+        live,
+        LiveSnapshot {
+            site: split(1, 3),
+            pages: vec![("/a".into(), 2), ("/b".into(), 1), ("/c".into(), 1)],
+            groups: vec![("community:montreal".into(), split(1, 1)), ("jobs".into(), split(0, 1))],
+        }
+    );
+    // Visitor 2 moves on; visitor 4 leaves its group for another (a touch without a group keeps it).
+    store.touch(&touch(&site, 2, "/b")).await.unwrap();
+    let mut four = touch(&site, 4, "/c");
+    four.group = Some("community:montreal");
+    store.touch(&four).await.unwrap();
+    let live = store.live(&site, now()).await.unwrap();
+    assert_eq!(live.pages, vec![("/b".into(), 2), ("/a".into(), 1), ("/c".into(), 1)]);
+    assert_eq!(live.groups, vec![("community:montreal".into(), split(1, 2))]);
+    // Five minutes later nobody is here; an unknown site has nobody.
+    let later = now() + 5 * 60 * 1000 + 1;
+    assert_eq!(store.live(&site, later).await.unwrap(), LiveSnapshot::default());
+    assert_eq!(store.live("unknown-site", now()).await.unwrap(), LiveSnapshot::default());
+}
+
+async fn live_lists_are_capped_keeping_the_most_visited(store: &dyn SessionStore) {
+    let site = site();
+    let pages: Vec<String> = (0..LIVE_LIMIT + 5).map(|i| format!("/p{i:03}")).collect();
+    for (i, page) in pages.iter().enumerate() {
+        store.touch(&touch(&site, 1000 + i as u64, page)).await.unwrap();
+    }
+    // A second visitor on the last page puts it first.
+    store.touch(&touch(&site, 5000, &pages[LIVE_LIMIT + 4])).await.unwrap();
+    let live = store.live(&site, now()).await.unwrap();
+    assert_eq!(live.site.visitors(), LIVE_LIMIT as u64 + 6);
+    assert_eq!(live.pages.len(), LIVE_LIMIT);
+    assert_eq!(live.pages[0], (pages[LIVE_LIMIT + 4].clone(), 2));
+    // Ties by name: the first names are kept.
+    assert_eq!(live.pages[1], (pages[0].clone(), 1));
+    assert_eq!(live.pages[LIVE_LIMIT - 1], (pages[LIVE_LIMIT - 2].clone(), 1));
+}
+
+async fn an_identified_session_stays_identified(store: &dyn SessionStore) {
+    let site = site();
+    let mut identify = touch(&site, 77, "/account");
+    identify.identified = true;
+    identify.group = Some("members");
+    store.touch(&identify).await.unwrap();
+    // The next page view carries no user id: the visitor is still the identified one, counted once.
+    store.touch(&touch(&site, 77, "/next")).await.unwrap();
+    let n = now();
+    let whole = store.presence(&site, Scope::Site, n).await.unwrap();
+    assert_eq!(whole, split(1, 0));
+    assert_eq!(store.presence(&site, Scope::Page("/next"), n).await.unwrap(), split(1, 0));
+    assert_eq!(store.presence(&site, Scope::Page("/account"), n).await.unwrap().visitors(), 0);
+    let live = store.live(&site, n).await.unwrap();
+    assert_eq!(live.site, split(1, 0));
+    assert_eq!(live.pages, vec![("/next".into(), 1)]);
+    assert_eq!(live.groups, vec![("members".into(), split(1, 0))]);
+}
+
 async fn the_days_salt_is_created_once_and_then_stable(store: &dyn SessionStore) {
     let day = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap() + chrono::Days::new(rand::random::<u16>() as u64);
     let first = store.salt(day).await.unwrap();
@@ -108,6 +186,9 @@ async fn contract(store: Arc<dyn SessionStore>) {
     a_touch_after_the_timeout_opens_a_new_session(store.as_ref()).await;
     a_session_open_at_midnight_continues_under_the_new_days_hash(store.as_ref()).await;
     presence_counts_site_page_and_group_with_identified_split(store.as_ref()).await;
+    live_lists_pages_and_groups_most_visited_first(store.as_ref()).await;
+    live_lists_are_capped_keeping_the_most_visited(store.as_ref()).await;
+    an_identified_session_stays_identified(store.as_ref()).await;
     the_days_salt_is_created_once_and_then_stable(store.as_ref()).await;
 }
 
