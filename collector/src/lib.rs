@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod metrics;
 pub mod query;
+pub mod realtime;
 pub mod session;
 pub mod settings;
 pub mod startup;

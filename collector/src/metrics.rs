@@ -33,6 +33,9 @@ pub struct Metrics {
     pub writer_batches: Counter,
     pub writer_errors: Counter,
     pub spool_bytes_discarded: Counter,
+    /// Real-time SSE streams opened and closed; the difference is the number open.
+    pub realtime_streams_opened: Counter,
+    pub realtime_streams_closed: Counter,
 }
 
 impl Metrics {
@@ -69,6 +72,16 @@ impl Metrics {
             "footfall_spool_bytes_discarded_total",
             "Torn spool bytes skipped on replay.",
             self.spool_bytes_discarded.get(),
+        );
+        counter(
+            "footfall_realtime_streams_opened_total",
+            "Real-time SSE streams opened.",
+            self.realtime_streams_opened.get(),
+        );
+        counter(
+            "footfall_realtime_streams_closed_total",
+            "Real-time SSE streams ended (client gone).",
+            self.realtime_streams_closed.get(),
         );
         let _ = writeln!(out, "# HELP footfall_events_dropped_total Events dropped by the pipeline, by reason.");
         let _ = writeln!(out, "# TYPE footfall_events_dropped_total counter");

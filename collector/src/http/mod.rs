@@ -7,6 +7,7 @@ pub mod error;
 pub mod health;
 pub mod ingest;
 pub mod query;
+pub mod realtime;
 pub mod tracker;
 
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub ingest: Arc<Ingest>,
     pub metrics: Arc<Metrics>,
     pub trusted_proxies: Vec<IpNet>,
+    /// Per-site pollers behind the real-time streams.
+    pub realtime: crate::realtime::Feeds,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -45,7 +48,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get)))
-                .route("/sites/{site}/bots", web::get().to(bots::ledger)),
+                .route("/sites/{site}/bots", web::get().to(bots::ledger))
+                .route("/sites/{site}/realtime", web::get().to(realtime::snapshot))
+                .route("/sites/{site}/realtime/stream", web::get().to(realtime::stream))
+                .service(
+                    // Public and opt-in per site: read by widgets on the site's own pages, from any origin.
+                    web::resource("/presence")
+                        .wrap(DefaultHeaders::new().add(("Access-Control-Allow-Origin", "*")))
+                        .route(web::get().to(realtime::presence)),
+                ),
         )
         .route("/t.js", web::get().to(tracker::loader))
         .route("/tracker/{file}", web::get().to(tracker::file))

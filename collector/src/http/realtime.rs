@@ -1,0 +1,67 @@
+//! Real-time endpoints (the domain is [`crate::realtime`]):
+//! - `GET /api/v1/sites/{site}/realtime` — who is here now, as JSON (stats:read on the site)
+//! - `GET /api/v1/sites/{site}/realtime/stream` — the same as Server-Sent Events, pushed on change
+//! - `GET /api/v1/presence?site=ID&page=PATH|group=NAME` — public `{"visitors": n}` for sites that opted in
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use super::auth::Authenticated;
+use super::error::ApiError;
+use super::AppState;
+use crate::realtime::{self, PresenceParams, PresenceQuery, RealtimeError};
+use crate::store::keys::Scope;
+use crate::store::sites::Site;
+
+/// The site, if the request may read its stats.
+async fn readable_site(
+    state: &AppState,
+    site: &str,
+    allowed: impl FnOnce(&Site) -> bool,
+) -> Result<std::sync::Arc<Site>, ApiError> {
+    let site = state.sites.get(site).await?.ok_or_else(|| ApiError::not_found("no such site"))?;
+    if !allowed(&site) {
+        return Err(ApiError::forbidden("real-time presence needs stats:read access to this site"));
+    }
+    Ok(site)
+}
+
+pub async fn snapshot(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    site: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let site = readable_site(&state, &site, |s| principal.allows(Scope::StatsRead, s.id)).await?;
+    Ok(HttpResponse::Ok().json(realtime::report(state.sessions.as_ref(), &site.public_id).await?))
+}
+
+pub async fn stream(
+    state: web::Data<AppState>,
+    Authenticated(principal): Authenticated,
+    site: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let site = readable_site(&state, &site, |s| principal.allows(Scope::StatsRead, s.id)).await?;
+    // Read once before answering, so an unreadable store is a JSON error rather than a silent stream.
+    let first = realtime::report(state.sessions.as_ref(), &site.public_id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // Reverse proxies (nginx) would otherwise buffer the stream.
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(state.realtime.stream(&site.public_id, &first, state.metrics.clone())))
+}
+
+pub async fn presence(
+    state: web::Data<AppState>,
+    params: web::Query<PresenceParams>,
+) -> Result<HttpResponse, ApiError> {
+    let query = PresenceQuery::parse(params.into_inner())?;
+    let site = state.sites.get(&query.site).await?;
+    if !site.is_some_and(|s| s.public_presence) {
+        return Err(RealtimeError::PresenceDisabled.into());
+    }
+    let visitors = realtime::presence(state.sessions.as_ref(), &query).await?;
+    Ok(HttpResponse::Ok()
+        // Widgets on every page may poll this; a few seconds of caching costs nothing in accuracy.
+        .insert_header((header::CACHE_CONTROL, "public, max-age=5"))
+        .json(serde_json::json!({ "visitors": visitors })))
+}
