@@ -36,6 +36,8 @@ pub struct Settings {
     pub spool: SpoolSettings,
     pub ingest: IngestSettings,
     pub geoip: GeoipSettings,
+    pub auth: AuthSettings,
+    pub limits: LimitSettings,
     pub jobs: JobSettings,
 }
 
@@ -98,6 +100,37 @@ pub struct GeoipSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// How long a dashboard sign-in lasts, in hours, from the moment it starts.
+    pub session_hours: u64,
+    /// Whether the session cookie is marked `Secure`.
+    pub cookie_secure: CookieSecure,
+}
+
+/// `auto`: `Secure` when the request came over HTTPS — directly, or per `X-Forwarded-Proto` / `Forwarded`
+/// from a trusted proxy. `always` / `never` decide it regardless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieSecure {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Analytics requests per hour per API key or share link (`/api/v1/query`, `/api/v1/sites/{site}/...`);
+    /// 0 = no limit.
+    pub api_per_hour: u32,
+    /// The same for a signed-in dashboard user; the dashboard sends about 20 queries per screen.
+    pub dashboard_per_hour: u32,
+    /// Login and set-up attempts per minute, counted per email address and per client address.
+    pub login_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JobSettings {
     /// Run the background jobs (session finaliser, rollups, retention) in this collector. With Redis, the
     /// collectors that have it enabled elect one runner through a lease.
@@ -126,6 +159,8 @@ impl Default for Settings {
                 spam_referrers_file: None,
             },
             geoip: GeoipSettings { db: None },
+            auth: AuthSettings { session_hours: 14 * 24, cookie_secure: CookieSecure::Auto },
+            limits: LimitSettings { api_per_hour: 100, dashboard_per_hour: 3600, login_per_minute: 5 },
             jobs: JobSettings { enabled: true },
         }
     }
@@ -175,6 +210,12 @@ impl Settings {
         }
         if self.spool.segment_bytes > self.spool.max_bytes {
             return invalid("spool.segment_bytes must not exceed spool.max_bytes".into());
+        }
+        if self.auth.session_hours == 0 {
+            return invalid("auth.session_hours must be at least 1".into());
+        }
+        if self.limits.login_per_minute == 0 {
+            return invalid("limits.login_per_minute must be at least 1 (sign-in must stay rate limited)".into());
         }
         self.trusted_proxy_nets()?;
         Ok(())

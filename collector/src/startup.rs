@@ -104,11 +104,24 @@ impl Application {
         if settings.jobs.enabled {
             tokio::spawn(crate::jobs::run(db.clone(), crate::jobs::lease::Lease::for_redis(settings.redis.url.as_deref())));
         }
+        let auth = Arc::new(http::auth::AuthState::new(&settings, &secret)?);
+        let housekeeping = (auth.clone(), db.clone());
+        tokio::spawn(async move {
+            let (auth, db) = housekeeping;
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                auth.housekeeping();
+                if let Err(error) = store::auth_sessions::delete_expired(&db).await {
+                    tracing::warn!(%error, "cannot delete expired dashboard sign-ins; retrying later");
+                }
+            }
+        });
         let state = web::Data::new(AppState {
+            auth,
             trusted_proxies: settings.trusted_proxy_nets()?,
             settings: Arc::new(settings.clone()),
             db,
-            realtime: crate::realtime::Feeds::new(sessions.clone()),
             sessions,
             sites,
             ingest,
@@ -127,9 +140,6 @@ impl Application {
             .listen(listener)?
             .client_request_timeout(Duration::from_secs(10))
             .client_disconnect_timeout(Duration::from_secs(2))
-            // A client that closes its side is gone (browsers never half-close): without this, a real-time
-            // stream would only notice at its next write, up to a keep-alive interval later.
-            .h1_allow_half_closed(false)
             .shutdown_timeout(10)
             .run();
         Ok(Application { port, server })

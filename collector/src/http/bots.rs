@@ -13,13 +13,13 @@ use crate::store::keys::Scope;
 
 pub async fn ledger(
     state: web::Data<AppState>,
-    Authenticated(key): Authenticated,
+    Authenticated(principal): Authenticated,
     site: web::Path<String>,
     params: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let site = state.sites.get(&site).await?.ok_or_else(|| ApiError::not_found("no such site"))?;
-    if !key.allows(Scope::StatsRead, site.id) {
-        return Err(ApiError::forbidden("reading the bot ledger needs a stats:read key for this site"));
+    if !principal.allows(Scope::StatsRead, site.id) {
+        return Err(ApiError::forbidden("reading the bot ledger needs stats:read access to this site"));
     }
     let raw = params.get("date_range").map(String::as_str).unwrap_or("30d");
     let value = if raw.starts_with('[') {

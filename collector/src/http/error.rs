@@ -8,7 +8,6 @@ use crate::ingest::pipeline::PipelineError;
 use crate::ingest::spool::SpoolError;
 use crate::ingest::IngestError;
 use crate::query::QueryError;
-use crate::realtime::RealtimeError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -33,8 +32,12 @@ impl ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "a valid API key is required (Authorization: Bearer ...)",
+            "sign in, or send a valid API key (Authorization: Bearer ...) or share link (Authorization: Share ...)",
         )
+    }
+
+    pub fn too_many_requests(message: impl Into<String>, retry_after: u64) -> ApiError {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).retry_after(retry_after.max(1))
     }
 
     pub fn forbidden(message: impl Into<String>) -> ApiError {
@@ -120,17 +123,6 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists"))
             }
             StoreError::Invalid(message) => ApiError::bad_request("invalid_request", message),
-        }
-    }
-}
-
-impl From<RealtimeError> for ApiError {
-    fn from(error: RealtimeError) -> ApiError {
-        let message = error.to_string();
-        match error {
-            RealtimeError::Store(_) => ApiError::unavailable("session_store_unavailable", message, 5),
-            RealtimeError::Invalid { code, .. } => ApiError::bad_request(code, message),
-            RealtimeError::PresenceDisabled => ApiError::new(StatusCode::NOT_FOUND, "presence_disabled", message),
         }
     }
 }

@@ -1,13 +1,15 @@
 //! The route table, in one place, with middleware per scope. Handlers are thin: they gather the request's
 //! facts, call one function of the domain, and let [`error::ApiError`] map failures to HTTP.
+pub mod account;
 pub mod auth;
 pub mod bots;
 pub mod client_ip;
 pub mod error;
 pub mod health;
 pub mod ingest;
+pub mod limits;
+pub mod manage;
 pub mod query;
-pub mod realtime;
 pub mod tracker;
 
 use std::sync::Arc;
@@ -31,8 +33,8 @@ pub struct AppState {
     pub ingest: Arc<Ingest>,
     pub metrics: Arc<Metrics>,
     pub trusted_proxies: Vec<IpNet>,
-    /// Per-site pollers behind the real-time streams.
-    pub realtime: crate::realtime::Feeds,
+    /// Credential caches, CSRF derivation, rate limits (see [`auth`], [`limits`]).
+    pub auth: Arc<auth::AuthState>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -46,17 +48,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::method(actix_web::http::Method::OPTIONS).to(ingest::preflight)),
         )
         .service(
+            // Every /api/v1 answer: rate limits for analytics reads, nosniff, no-store (see `limits`).
             web::scope("/api/v1")
-                .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get)))
-                .route("/sites/{site}/bots", web::get().to(bots::ledger))
-                .route("/sites/{site}/realtime", web::get().to(realtime::snapshot))
-                .route("/sites/{site}/realtime/stream", web::get().to(realtime::stream))
+                .wrap(actix_web::middleware::from_fn(limits::api_guard))
+                .route("/auth/status", web::get().to(account::status))
+                .route("/auth/setup", web::post().to(account::setup))
+                .route("/auth/login", web::post().to(account::login))
+                .route("/auth/logout", web::post().to(account::logout))
                 .service(
-                    // Public and opt-in per site: read by widgets on the site's own pages, from any origin.
-                    web::resource("/presence")
-                        .wrap(DefaultHeaders::new().add(("Access-Control-Allow-Origin", "*")))
-                        .route(web::get().to(realtime::presence)),
-                ),
+                    web::resource("/sites")
+                        .route(web::get().to(manage::list_sites))
+                        .route(web::post().to(manage::create_site)),
+                )
+                .service(
+                    web::resource("/sites/{site}")
+                        .route(web::get().to(manage::get_site))
+                        .route(web::patch().to(manage::update_site))
+                        .route(web::delete().to(manage::delete_site)),
+                )
+                .service(
+                    web::resource("/sites/{site}/share-links")
+                        .route(web::get().to(manage::list_share_links))
+                        .route(web::post().to(manage::create_share_link)),
+                )
+                .route("/sites/{site}/share-links/{id}", web::delete().to(manage::delete_share_link))
+                .service(
+                    web::resource("/keys")
+                        .route(web::get().to(manage::list_keys))
+                        .route(web::post().to(manage::create_key)),
+                )
+                .route("/keys/{id}", web::delete().to(manage::delete_key))
+                .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get)))
+                .route("/sites/{site}/bots", web::get().to(bots::ledger)),
         )
         .route("/t.js", web::get().to(tracker::loader))
         .route("/tracker/{file}", web::get().to(tracker::file))

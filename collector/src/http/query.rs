@@ -50,18 +50,15 @@ pub async fn get(
 
 async fn answer(
     state: web::Data<AppState>,
-    Authenticated(key): Authenticated,
+    Authenticated(principal): Authenticated,
     raw: RawQuery,
 ) -> Result<HttpResponse, ApiError> {
-    if key.scope != Scope::StatsRead {
-        return Err(ApiError::forbidden("querying stats needs a key with the stats:read scope"));
-    }
     let site =
         state.sites.get(&raw.site).await?.ok_or_else(|| {
             ApiError::not_found(format!("no site `{}`", crate::ingest::beacon::truncate(&raw.site, 64)))
         })?;
-    if !key.allows(Scope::StatsRead, site.id) {
-        return Err(ApiError::forbidden("this API key is for another site"));
+    if !principal.allows(Scope::StatsRead, site.id) {
+        return Err(ApiError::forbidden("querying stats needs stats:read access to this site"));
     }
     let first_day = match raw.date_range.as_str() {
         Some("all") => query::first_day(&state.db, site.id).await?,

@@ -1,6 +1,8 @@
 //! API keys: created once and shown once; only a BLAKE3 hash is stored. Keys are 32 random bytes, so a fast
 //! unsalted hash is enough (there is nothing to brute-force), and lookup is by that hash.
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
 
 use super::entities::api_keys;
 use super::{now_ms, StoreError};
@@ -42,15 +44,24 @@ impl ApiKey {
 
 const PREFIX: &str = "ff_";
 
-fn hash(key: &str) -> String {
+pub fn hash(key: &str) -> String {
     blake3::hash(key.as_bytes()).to_hex().to_string()
 }
 
 /// Creates a key and returns it in clear text — the only time it exists in clear.
 pub async fn create(db: &DatabaseConnection, scope: Scope, site_id: Option<i64>) -> Result<String, StoreError> {
+    Ok(create_with_info(db, scope, site_id).await?.1)
+}
+
+/// [`create`], also answering what the key list will show about the key.
+pub async fn create_with_info(
+    db: &DatabaseConnection,
+    scope: Scope,
+    site_id: Option<i64>,
+) -> Result<(KeyInfo, String), StoreError> {
     let secret: [u8; 32] = rand::random();
     let key = format!("{PREFIX}{}", hex::encode(secret));
-    api_keys::ActiveModel {
+    let m = api_keys::ActiveModel {
         prefix: Set(key[..10].to_owned()),
         key_hash: Set(hash(&key)),
         scope: Set(scope.as_str().into()),
@@ -60,14 +71,86 @@ pub async fn create(db: &DatabaseConnection, scope: Scope, site_id: Option<i64>)
     }
     .insert(db)
     .await?;
-    Ok(key)
+    let info = KeyInfo {
+        id: m.id,
+        prefix: m.prefix,
+        scope: m.scope,
+        site_id: m.site_id,
+        created_at: m.created_at,
+        last_used_at: m.last_used_at,
+    };
+    Ok((info, key))
+}
+
+/// Whether `key` has the shape of a key (so malformed ones never reach SQL).
+pub fn well_formed(key: &str) -> bool {
+    key.starts_with(PREFIX) && key.len() == PREFIX.len() + 64
 }
 
 /// `Ok(None)` for an unknown or malformed key.
 pub async fn verify(db: &DatabaseConnection, key: &str) -> Result<Option<ApiKey>, StoreError> {
-    if !key.starts_with(PREFIX) || key.len() != PREFIX.len() + 64 {
+    if !well_formed(key) {
         return Ok(None);
     }
-    let found = api_keys::Entity::find().filter(api_keys::Column::KeyHash.eq(hash(key))).one(db).await?;
-    Ok(found.and_then(|m| Some(ApiKey { id: m.id, scope: Scope::parse(&m.scope)?, site_id: m.site_id })))
+    let key_hash = hash(key);
+    let found = api_keys::Entity::find().filter(api_keys::Column::KeyHash.eq(&key_hash)).one(db).await?;
+    Ok(found
+        // Found by equality in the index; compared again in constant time so the check itself leaks nothing.
+        .filter(|m| bool::from(m.key_hash.as_bytes().ct_eq(key_hash.as_bytes())))
+        .and_then(|m| Some(ApiKey { id: m.id, scope: Scope::parse(&m.scope)?, site_id: m.site_id })))
+}
+
+/// A key as the management API lists it: never the key itself, only its first characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    pub id: i64,
+    pub prefix: String,
+    pub scope: String,
+    /// The site's internal id; the management API shows the public id instead.
+    #[serde(skip)]
+    pub site_id: Option<i64>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// Keys restricted to one of these sites, oldest first.
+pub async fn list_for_sites(db: &DatabaseConnection, site_ids: &[i64]) -> Result<Vec<KeyInfo>, StoreError> {
+    let rows = api_keys::Entity::find()
+        .filter(api_keys::Column::SiteId.is_in(site_ids.iter().copied()))
+        .order_by_asc(api_keys::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| KeyInfo {
+            id: m.id,
+            prefix: m.prefix,
+            scope: m.scope,
+            site_id: m.site_id,
+            created_at: m.created_at,
+            last_used_at: m.last_used_at,
+        })
+        .collect())
+}
+
+/// The site a key is restricted to: `Some(None)` for an instance-wide key, `None` if there is no such key.
+pub async fn site_of(db: &DatabaseConnection, id: i64) -> Result<Option<Option<i64>>, StoreError> {
+    Ok(api_keys::Entity::find_by_id(id).one(db).await?.map(|m| m.site_id))
+}
+
+pub async fn delete(db: &DatabaseConnection, id: i64) -> Result<bool, StoreError> {
+    Ok(api_keys::Entity::delete_by_id(id).exec(db).await?.rows_affected > 0)
+}
+
+/// Records that a key was used. Called when a verification reaches SQL (at most once per cache period), so
+/// `last_used_at` is exact to that period.
+pub async fn touch(db: &DatabaseConnection, id: i64) -> Result<(), StoreError> {
+    api_keys::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(id),
+        last_used_at: Set(Some(now_ms())),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
 }

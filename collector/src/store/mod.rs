@@ -1,9 +1,12 @@
 //! SQL storage through sea-orm: SQLite (embedded default) or PostgreSQL, one schema (`migrations/`).
 //!
 //! Ingestion only reads here (sites, through a cache) — the request path never waits on a write. Events and
-//! sessions are written by `ingest::writer`; the CLI and the management API write sites, users and keys.
+//! sessions are written by `ingest::writer`; the CLI and the management API write sites, users, keys,
+//! share links and sign-in sessions.
+pub mod auth_sessions;
 pub mod entities;
 pub mod keys;
+pub mod share_links;
 pub mod sites;
 pub mod users;
 

@@ -7,7 +7,12 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde::Deserialize;
 
 use super::entities::sites;
 use super::{now_ms, StoreError};
@@ -61,10 +66,15 @@ pub struct NewSite<'a> {
     pub timezone: Option<&'a str>,
 }
 
+/// Creates a site without an owner (the CLI, instance-wide keys): it belongs to the administrator account.
 pub async fn create(db: &DatabaseConnection, new: NewSite<'_>) -> Result<Site, StoreError> {
+    create_owned(db, new, None).await
+}
+
+/// Creates a site owned by account `owner` (`None`: the administrator's).
+pub async fn create_owned(db: &DatabaseConnection, new: NewSite<'_>, owner: Option<i64>) -> Result<Site, StoreError> {
     let domain = new.domain.trim().trim_end_matches('.').to_ascii_lowercase();
-    if domain.is_empty() || domain.len() > 253 || !domain.chars().all(|c| c.is_ascii_alphanumeric() || "-.".contains(c))
-    {
+    if !valid_hostname(&domain) {
         return Err(StoreError::Invalid(format!("`{}` is not a domain name", new.domain)));
     }
     let public_id = match new.public_id {
@@ -93,11 +103,24 @@ pub async fn create(db: &DatabaseConnection, new: NewSite<'_>) -> Result<Site, S
         public_presence: Set(false),
         created_at: Set(now_ms()),
         audience_rules: Set("[]".into()),
+        owner_user_id: Set(owner),
         ..Default::default()
     }
     .insert(db)
     .await?;
     Ok(Site::from_model(model))
+}
+
+/// A host name: dot-separated labels of letters, digits and inner hyphens (`localhost` included).
+pub fn valid_hostname(host: &str) -> bool {
+    host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 pub fn valid_public_id(id: &str) -> bool {
@@ -113,6 +136,109 @@ fn generate_public_id() -> String {
 pub async fn find(db: &DatabaseConnection, public_id: &str) -> Result<Option<Site>, StoreError> {
     let model = sites::Entity::find().filter(sites::Column::PublicId.eq(public_id)).one(db).await?;
     Ok(model.map(Site::from_model))
+}
+
+pub async fn find_model(db: &DatabaseConnection, public_id: &str) -> Result<Option<sites::Model>, StoreError> {
+    Ok(sites::Entity::find().filter(sites::Column::PublicId.eq(public_id)).one(db).await?)
+}
+
+/// Every site, oldest first (the management API filters them by who asks).
+pub async fn list_models(db: &DatabaseConnection) -> Result<Vec<sites::Model>, StoreError> {
+    Ok(sites::Entity::find().order_by_asc(sites::Column::Id).all(db).await?)
+}
+
+/// The internal ids of the sites an account owns; the administrator also owns the sites without an owner.
+pub async fn owned_ids(db: &DatabaseConnection, user_id: i64, is_admin: bool) -> Result<Vec<i64>, StoreError> {
+    let mut owner = Condition::any().add(sites::Column::OwnerUserId.eq(user_id));
+    if is_admin {
+        owner = owner.add(sites::Column::OwnerUserId.is_null());
+    }
+    Ok(sites::Entity::find().select_only().column(sites::Column::Id).filter(owner).into_tuple().all(db).await?)
+}
+
+/// A change of a site's settings; absent fields stay as they are.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SitePatch {
+    pub allowed_hostnames: Option<Vec<String>>,
+    pub timezone: Option<String>,
+    pub retention_days: Option<i32>,
+    pub respect_dnt: Option<bool>,
+    pub hash_routing: Option<bool>,
+    pub public_presence: Option<bool>,
+}
+
+pub const MAX_ALLOWED_HOSTNAMES: usize = 50;
+pub const MAX_RETENTION_DAYS: i32 = 3650;
+
+/// Validates and applies a patch; `Ok(None)` if there is no such site.
+pub async fn update(
+    db: &DatabaseConnection,
+    public_id: &str,
+    patch: SitePatch,
+) -> Result<Option<sites::Model>, StoreError> {
+    let Some(model) = find_model(db, public_id).await? else { return Ok(None) };
+    let mut active: sites::ActiveModel = model.into();
+    if let Some(hosts) = patch.allowed_hostnames {
+        if hosts.len() > MAX_ALLOWED_HOSTNAMES {
+            return Err(StoreError::Invalid(format!("at most {MAX_ALLOWED_HOSTNAMES} allowed hostnames")));
+        }
+        let mut clean = Vec::with_capacity(hosts.len());
+        for host in hosts {
+            let lower = host.trim().trim_end_matches('.').to_ascii_lowercase();
+            if !valid_hostname(lower.strip_prefix("*.").unwrap_or(&lower)) {
+                let shown: String = host.chars().take(64).collect();
+                return Err(StoreError::Invalid(format!("`{shown}` is not a hostname (or *.domain)")));
+            }
+            if !clean.contains(&lower) {
+                clean.push(lower);
+            }
+        }
+        active.allowed_hostnames = Set(serde_json::Value::from(clean).to_string());
+    }
+    if let Some(tz) = patch.timezone {
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            let shown: String = tz.chars().take(64).collect();
+            return Err(StoreError::Invalid(format!("`{shown}` is not an IANA time zone")));
+        }
+        active.timezone = Set(tz);
+    }
+    if let Some(days) = patch.retention_days {
+        if !(1..=MAX_RETENTION_DAYS).contains(&days) {
+            return Err(StoreError::Invalid(format!("retention_days must be 1..={MAX_RETENTION_DAYS}")));
+        }
+        active.retention_days = Set(days);
+    }
+    if let Some(v) = patch.respect_dnt {
+        active.respect_dnt = Set(v);
+    }
+    if let Some(v) = patch.hash_routing {
+        active.hash_routing = Set(v);
+    }
+    if let Some(v) = patch.public_presence {
+        active.public_presence = Set(v);
+    }
+    Ok(Some(active.update(db).await?))
+}
+
+/// Tables holding a site's data, deleted with it (the site row last).
+const SITE_TABLES: &[&str] =
+    &["events", "sessions", "identities", "rollups", "rollup_days", "bot_ledger", "api_keys", "share_links"];
+
+/// Deletes a site and everything stored for it, in one transaction; `false` if there is no such site.
+pub async fn delete(db: &DatabaseConnection, site_id: i64) -> Result<bool, StoreError> {
+    let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
+    for table in SITE_TABLES {
+        let sql = Query::delete()
+            .from_table(Alias::new(*table))
+            .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
+            .to_owned();
+        txn.execute(backend.build(&sql)).await?;
+    }
+    let deleted = sites::Entity::delete_by_id(site_id).exec(&txn).await?.rows_affected > 0;
+    txn.commit().await?;
+    Ok(deleted)
 }
 
 /// Unknown ids are remembered briefly, so random ids cannot turn beacons into SQL queries.
@@ -143,6 +269,19 @@ impl SiteCache {
         let mut state = self.inner.write().unwrap_or_else(|p| p.into_inner());
         state.sites = sites;
         state.unknown.clear();
+        Ok(())
+    }
+
+    /// Reads one site again right after the management API changed or deleted it, so the change applies at
+    /// once on this collector (the others see it at their next refresh).
+    pub async fn reload(&self, public_id: &str) -> Result<(), StoreError> {
+        let found = find(&self.db, public_id).await?;
+        let mut state = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        state.unknown.remove(public_id);
+        match found {
+            Some(site) => state.sites.insert(public_id.to_owned(), Arc::new(site)),
+            None => state.sites.remove(public_id),
+        };
         Ok(())
     }
 

@@ -1,40 +1,130 @@
 //! Dashboard users. Passwords are hashed with Argon2id; no default credentials exist anywhere.
-use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+//!
+//! The first account (made by the dashboard's first-run set-up or by `footfall user add`) is the instance's
+//! administrator: it owns the sites that have no owner (created from the CLI or with an instance-wide key).
+//! A unique partial index allows one administrator, so two racing set-ups cannot both win.
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 
 use super::entities::users;
 use super::{now_ms, StoreError};
 
 pub const MIN_PASSWORD: usize = 10;
+/// Longer passwords are refused rather than hashed: Argon2 over megabytes is a denial-of-service lever.
+pub const MAX_PASSWORD: usize = 1024;
 
+/// A signed-in or signing-in account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub is_admin: bool,
+}
+
+impl From<users::Model> for User {
+    fn from(m: users::Model) -> User {
+        User { id: m.id, email: m.email, is_admin: m.is_admin }
+    }
+}
+
+/// Creates a user; the first account of the instance becomes its administrator.
 pub async fn create(db: &DatabaseConnection, email: &str, password: &str) -> Result<i64, StoreError> {
-    let email = email.trim().to_ascii_lowercase();
+    let first = !any(db).await?;
+    Ok(insert(db, email, password, first).await?.id)
+}
+
+/// The first-run set-up: creates the administrator, only while no account exists (`Conflict` afterwards).
+pub async fn create_first(db: &DatabaseConnection, email: &str, password: &str) -> Result<User, StoreError> {
+    if any(db).await? {
+        return Err(StoreError::Conflict("an account".into()));
+    }
+    insert(db, email, password, true).await
+}
+
+async fn insert(db: &DatabaseConnection, email: &str, password: &str, is_admin: bool) -> Result<User, StoreError> {
+    let email = normalise_email(email);
     let valid = email.len() <= 254 && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
     if !valid {
         return Err(StoreError::Invalid(format!("`{email}` is not an email address")));
     }
-    if password.chars().count() < MIN_PASSWORD {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD {
         return Err(StoreError::Invalid(format!("the password must have at least {MIN_PASSWORD} characters")));
+    }
+    if length > MAX_PASSWORD {
+        return Err(StoreError::Invalid(format!("the password must have at most {MAX_PASSWORD} characters")));
     }
     if users::Entity::find().filter(users::Column::Email.eq(&email)).one(db).await?.is_some() {
         return Err(StoreError::Conflict(format!("user `{email}`")));
     }
-    let salt = SaltString::generate(&mut OsRng);
-    let password_hash = Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))?
-        .to_string();
+    let password = password.to_owned();
+    // Hashing takes tens of milliseconds of CPU on purpose; keep it off the async workers.
+    let password_hash = tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))?
+    .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))?;
     let model = users::ActiveModel {
-        email: Set(email),
+        email: Set(email.clone()),
         password_hash: Set(password_hash),
         created_at: Set(now_ms()),
+        is_admin: Set(is_admin),
         ..Default::default()
     }
     .insert(db)
-    .await?;
-    Ok(model.id)
+    .await
+    .map_err(|e| conflict_on_unique(e, if is_admin { "an account" } else { "this user" }))?;
+    Ok(User::from(model))
 }
+
+/// A unique-index violation is a conflict (the same email, or a second administrator), not a database fault.
+fn conflict_on_unique(error: DbErr, what: &str) -> StoreError {
+    match error.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict(what.to_owned()),
+        _ => StoreError::Db(error),
+    }
+}
+
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_ascii_lowercase()
+}
+
+/// Whether any account exists (if not, the dashboard offers the first-run set-up).
+pub async fn any(db: &DatabaseConnection) -> Result<bool, StoreError> {
+    Ok(users::Entity::find().count(db).await? > 0)
+}
+
+pub async fn find(db: &DatabaseConnection, id: i64) -> Result<Option<User>, StoreError> {
+    Ok(users::Entity::find_by_id(id).one(db).await?.map(User::from))
+}
+
+/// Checks an email and password. Unknown emails cost the same Argon2 verification as known ones, so the
+/// answer time does not tell which accounts exist.
+pub async fn authenticate(db: &DatabaseConnection, email: &str, password: &str) -> Result<Option<User>, StoreError> {
+    if password.chars().count() > MAX_PASSWORD {
+        return Ok(None);
+    }
+    let found = users::Entity::find().filter(users::Column::Email.eq(normalise_email(email))).one(db).await?;
+    let stored = found.as_ref().map(|m| m.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let password = password.to_owned();
+    let matches = tokio::task::spawn_blocking(move || {
+        // Argon2's verification compares the digests in constant time.
+        PasswordHash::new(&stored)
+            .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    })
+    .await
+    .unwrap_or(false);
+    Ok(found.filter(|_| matches).map(User::from))
+}
+
+/// The Argon2id hash (default parameters) of a random password nobody knows, verified for unknown emails.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$k3DrJ8QL+zYzvsHUb0zGLx9Q9XK1yaXvVY6v2G1Ij1E";
 
 /// A password a person can type and a machine cannot guess: 20 characters from a 54-letter alphabet.
 pub fn generate_password() -> String {
@@ -42,4 +132,22 @@ pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
     (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_is_a_valid_argon2id_hash_with_the_default_parameters() {
+        let hash = PasswordHash::new(DUMMY_HASH).unwrap();
+        assert_eq!(hash.algorithm.as_str(), "argon2id");
+        assert!(Argon2::default().verify_password(b"not the password", &hash).is_err());
+        // Same cost as a real hash, so an unknown email takes as long to refuse as a wrong password.
+        let (params, default) = (argon2::Params::try_from(&hash).unwrap(), argon2::Params::default());
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (default.m_cost(), default.t_cost(), default.p_cost())
+        );
+    }
 }

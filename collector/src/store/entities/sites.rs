@@ -16,6 +16,7 @@ pub struct Model {
     pub public_presence: bool,
     pub created_at: i64,
     pub audience_rules: String,
+    pub owner_user_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

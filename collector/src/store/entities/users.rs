@@ -9,6 +9,7 @@ pub struct Model {
     pub email: String,
     pub password_hash: String,
     pub created_at: i64,
+    pub is_admin: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

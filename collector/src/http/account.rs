@@ -1,0 +1,121 @@
+//! Dashboard sign-in: `GET /api/v1/auth/status`, `POST /api/v1/auth/setup` (the first account, once),
+//! `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`.
+//!
+//! A sign-in is the `footfall_session` cookie (`HttpOnly; SameSite=Strict; Path=/`, `Secure` over HTTPS) plus a
+//! CSRF token the answers carry in JSON; see [`super::auth`] for how both are checked.
+use actix_web::cookie::{time, Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{CSRF_HEADER, SESSION_COOKIE};
+use super::client_ip::client_ip;
+use super::error::ApiError;
+use super::AppState;
+use crate::store::users::{self, User};
+use crate::store::{auth_sessions, StoreError};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    email: String,
+    password: String,
+}
+
+/// What the dashboard needs before anything else: is there an account yet, who is signed in, which CSRF
+/// token to send. Never an error for a missing or stale cookie: that is simply "signed out".
+pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let setup_required = !users::any(&state.db).await?;
+    let signed_in = match req.cookie(SESSION_COOKIE) {
+        Some(cookie) => auth_sessions::find(&state.db, cookie.value())
+            .await?
+            .map(|s| (s.user, state.auth.csrf_token(cookie.value()))),
+        None => None,
+    };
+    let (user, csrf) = match signed_in {
+        Some((user, csrf)) => (json!({"email": user.email}), json!(csrf)),
+        None => (json!(null), json!(null)),
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "setup_required": setup_required,
+        "user": user,
+        "csrf_header": CSRF_HEADER,
+        "csrf_token": csrf,
+    })))
+}
+
+/// Creates the first account — only while none exists (then 409 `setup_done`) — and signs it in.
+pub async fn setup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.limits.check_login(&body.email, client_ip(&req, &state.trusted_proxies))?;
+    let user = users::create_first(&state.db, &body.email, &body.password).await.map_err(|e| match e {
+        StoreError::Conflict(_) => ApiError::new(
+            StatusCode::CONFLICT,
+            "setup_done",
+            "the first account exists already; sign in, or add accounts with `footfall user add`",
+        ),
+        other => other.into(),
+    })?;
+    tracing::info!("first account created through the dashboard set-up");
+    sign_in(&req, &state, user, StatusCode::CREATED).await
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.limits.check_login(&body.email, client_ip(&req, &state.trusted_proxies))?;
+    let Some(user) = users::authenticate(&state.db, &body.email, &body.password).await? else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
+    };
+    // A new sign-in replaces the one this browser had, rather than leaving it valid behind the new cookie.
+    if let Some(old) = req.cookie(SESSION_COOKIE) {
+        auth_sessions::delete(&state.db, old.value()).await?;
+    }
+    sign_in(&req, &state, user, StatusCode::OK).await
+}
+
+async fn sign_in(
+    req: &HttpRequest,
+    state: &AppState,
+    user: User,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let token = auth_sessions::create(&state.db, user.id, state.auth.session_ms).await?;
+    let cookie = Cookie::build(SESSION_COOKIE, token.clone())
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .secure(state.auth.cookie_is_secure(req))
+        .max_age(time::Duration::milliseconds(state.auth.session_ms))
+        .finish();
+    Ok(HttpResponse::build(status).cookie(cookie).json(json!({
+        "user": {"email": user.email},
+        "csrf_header": CSRF_HEADER,
+        "csrf_token": state.auth.csrf_token(&token),
+    })))
+}
+
+/// Ends the sign-in. With a valid cookie this changes state, so it needs the CSRF header like every other
+/// signed-in write; without one there is nothing to end, and the answer is the same 204.
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        if auth_sessions::find(&state.db, cookie.value()).await?.is_some() {
+            state.auth.check_csrf(&req, cookie.value())?;
+            auth_sessions::delete(&state.db, cookie.value()).await?;
+        }
+    }
+    let mut removal = Cookie::build(SESSION_COOKIE, "")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .secure(state.auth.cookie_is_secure(&req))
+        .finish();
+    removal.make_removal();
+    Ok(HttpResponse::NoContent().cookie(removal).finish())
+}
