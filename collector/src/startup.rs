@@ -122,6 +122,7 @@ impl Application {
             trusted_proxies: settings.trusted_proxy_nets()?,
             settings: Arc::new(settings.clone()),
             db,
+            realtime: crate::realtime::Feeds::new(sessions.clone()),
             sessions,
             sites,
             ingest,
@@ -140,6 +141,9 @@ impl Application {
             .listen(listener)?
             .client_request_timeout(Duration::from_secs(10))
             .client_disconnect_timeout(Duration::from_secs(2))
+            // A client that closes its side is gone (browsers never half-close): without this, a real-time
+            // stream would only notice at its next write, up to a keep-alive interval later.
+            .h1_allow_half_closed(false)
             .shutdown_timeout(10)
             .run();
         Ok(Application { port, server })

@@ -8,6 +8,7 @@ use crate::ingest::pipeline::PipelineError;
 use crate::ingest::spool::SpoolError;
 use crate::ingest::IngestError;
 use crate::query::QueryError;
+use crate::realtime::RealtimeError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -123,6 +124,17 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists"))
             }
             StoreError::Invalid(message) => ApiError::bad_request("invalid_request", message),
+        }
+    }
+}
+
+impl From<RealtimeError> for ApiError {
+    fn from(error: RealtimeError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            RealtimeError::Store(_) => ApiError::unavailable("session_store_unavailable", message, 5),
+            RealtimeError::Invalid { code, .. } => ApiError::bad_request(code, message),
+            RealtimeError::PresenceDisabled => ApiError::new(StatusCode::NOT_FOUND, "presence_disabled", message),
         }
     }
 }

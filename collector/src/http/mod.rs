@@ -10,6 +10,8 @@ pub mod ingest;
 pub mod limits;
 pub mod manage;
 pub mod query;
+pub mod realtime;
+pub mod reports;
 pub mod tracker;
 
 use std::sync::Arc;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub ingest: Arc<Ingest>,
     pub metrics: Arc<Metrics>,
     pub trusted_proxies: Vec<IpNet>,
+    /// Per-site pollers behind the real-time streams.
+    pub realtime: crate::realtime::Feeds,
     /// Credential caches, CSRF derivation, rate limits (see [`auth`], [`limits`]).
     pub auth: Arc<auth::AuthState>,
 }
@@ -79,7 +83,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/keys/{id}", web::delete().to(manage::delete_key))
                 .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get)))
-                .route("/sites/{site}/bots", web::get().to(bots::ledger)),
+                .route("/sites/{site}/bots", web::get().to(bots::ledger))
+                .route("/sites/{site}/sessions", web::get().to(reports::sessions))
+                .route("/sites/{site}/sessions/{id}", web::get().to(reports::session))
+                .route("/sites/{site}/conversions", web::get().to(reports::conversions))
+                .route("/sites/{site}/realtime", web::get().to(realtime::snapshot))
+                .route("/sites/{site}/realtime/stream", web::get().to(realtime::stream))
+                .service(
+                    // Public and opt-in per site: read by widgets on the site's own pages, from any origin.
+                    web::resource("/presence")
+                        .wrap(DefaultHeaders::new().add(("Access-Control-Allow-Origin", "*")))
+                        .route(web::get().to(realtime::presence)),
+                ),
         )
         .route("/t.js", web::get().to(tracker::loader))
         .route("/tracker/{file}", web::get().to(tracker::file))
