@@ -41,6 +41,9 @@ pub enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Send realistic traffic for a portfolio site through the ingestion pipeline, with a progress bar.
+    #[command(after_help = crate::demo::HELP)]
+    Demo(crate::demo::DemoArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref(), &environment())?;
     match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Demo(args) => crate::demo::command(settings, args).await,
         Command::Migrate => {
             let db = connect(&settings).await?;
             eprintln!("migrations applied to {}", crate::startup::redact(&settings.database.url));

@@ -3,6 +3,7 @@
 //! Data flow (DESIGN.md §2): `http::ingest` → `ingest` (parse, pipeline, spool) → `ingest::writer` → SQL
 //! (`store`); live sessions and presence in `session`; `query` answers the stats API.
 pub mod cli;
+pub mod demo;
 pub mod enrich;
 pub mod http;
 pub mod ingest;

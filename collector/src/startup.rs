@@ -65,28 +65,8 @@ impl Application {
             }
         });
 
-        let geo = match &settings.geoip.db {
-            Some(path) => Geo::open(path)?,
-            None => {
-                tracing::info!("no GeoIP database (FOOTFALL_GEOIP_DB): countries, regions and cities stay empty; the README's GeoIP section says how to add DB-IP Lite or GeoLite2");
-                Geo::none()
-            }
-        };
-        let pipeline = Pipeline::new(
-            sites.clone(),
-            sessions.clone(),
-            fallback,
-            metrics.clone(),
-            PipelineConfig {
-                geo,
-                spam: SpamReferrers::load(settings.ingest.spam_referrers_file.as_deref())
-                    .context("cannot read ingest.spam_referrers_file")?,
-                rate: VisitorRate::new(settings.ingest.max_events_per_visitor_minute),
-                session_timeout_ms: settings.ingest.session_timeout_secs as i64 * 1000,
-                allow_local_hostnames: settings.ingest.allow_local_hostnames,
-                user_key: blake3::derive_key("footfall 2026-11 user id hashing", secret.as_bytes()),
-            },
-        );
+        let config = pipeline_config(&settings, &secret)?;
+        let pipeline = Pipeline::new(sites.clone(), sessions.clone(), fallback, metrics.clone(), config);
         let ingest =
             Arc::new(Ingest { pipeline, spool, metrics: metrics.clone(), max_batch: settings.ingest.max_batch });
         let flusher = (ingest.clone(), db.clone());
@@ -158,9 +138,30 @@ impl Application {
     }
 }
 
+/// The pipeline's configuration from settings: shared by the server and `footfall demo`, so demo traffic goes
+/// through exactly the enrichment, filtering and hashing that beacons get.
+pub(crate) fn pipeline_config(settings: &Settings, secret: &str) -> anyhow::Result<PipelineConfig> {
+    let geo = match &settings.geoip.db {
+        Some(path) => Geo::open(path)?,
+        None => {
+            tracing::info!("no GeoIP database (FOOTFALL_GEOIP_DB): countries, regions and cities stay empty; the README's GeoIP section says how to add DB-IP Lite or GeoLite2");
+            Geo::none()
+        }
+    };
+    Ok(PipelineConfig {
+        geo,
+        spam: SpamReferrers::load(settings.ingest.spam_referrers_file.as_deref())
+            .context("cannot read ingest.spam_referrers_file")?,
+        rate: VisitorRate::new(settings.ingest.max_events_per_visitor_minute),
+        session_timeout_ms: settings.ingest.session_timeout_secs as i64 * 1000,
+        allow_local_hostnames: settings.ingest.allow_local_hostnames,
+        user_key: blake3::derive_key("footfall 2026-11 user id hashing", secret.as_bytes()),
+    })
+}
+
 /// Outside the embedded default the operator must provide a strong key; the embedded default makes one
 /// and keeps it in the data directory, so a first run needs no configuration.
-fn secret_key(settings: &Settings) -> anyhow::Result<String> {
+pub(crate) fn secret_key(settings: &Settings) -> anyhow::Result<String> {
     if let Some(key) = &settings.secret_key {
         if let Some(problem) = weakness(key) {
             bail!("FOOTFALL_SECRET_KEY is too weak: {problem}. Generate one with `openssl rand -hex 32`.");
