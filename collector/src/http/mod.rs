@@ -12,6 +12,7 @@ pub mod manage;
 pub mod query;
 pub mod realtime;
 pub mod reports;
+pub mod reports;
 pub mod tracker;
 
 use std::sync::Arc;
@@ -84,6 +85,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/keys/{id}", web::delete().to(manage::delete_key))
                 .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get)))
                 .route("/sites/{site}/bots", web::get().to(bots::ledger))
+                .route("/sites/{site}/sessions", web::get().to(reports::sessions))
+                .route("/sites/{site}/sessions/{id}", web::get().to(reports::session))
+                .route("/sites/{site}/conversions", web::get().to(reports::conversions))
                 .route("/sites/{site}/sessions", web::get().to(reports::sessions))
                 .route("/sites/{site}/sessions/{id}", web::get().to(reports::session))
                 .route("/sites/{site}/conversions", web::get().to(reports::conversions))

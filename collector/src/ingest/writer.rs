@@ -122,7 +122,10 @@ pub async fn commit(db: &DatabaseConnection, events: &[Event]) -> Result<usize, 
 /// A user identified for the first time on a site converts the session that identified them. Replays and
 /// later identifications find the identity already there and change nothing.
 async fn record_conversions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> Result<(), DbErr> {
-    for d in deltas {
+    // In time order, so that of two sessions identifying the same user in one batch, the earlier converts.
+    let mut identified: Vec<&SessionDelta> = deltas.iter().filter(|d| d.identified.is_some()).collect();
+    identified.sort_by_key(|d| d.identified.as_ref().map(|(ts, _)| *ts));
+    for d in identified {
         let Some((ts, user_hash)) = &d.identified else { continue };
         let mut insert = Query::insert();
         insert

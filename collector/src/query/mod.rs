@@ -5,6 +5,7 @@
 //! sessions. Every answer is the same on SQLite and PostgreSQL, and the same with or without rollups.
 pub mod bots;
 pub mod buckets;
+pub mod conversions;
 pub mod model;
 pub mod parse;
 pub mod partial;
@@ -12,6 +13,7 @@ pub mod range;
 pub mod raw;
 pub mod rollups;
 pub mod score;
+pub mod sessions;
 mod sections;
 
 use std::cmp::Ordering;

@@ -16,4 +16,5 @@ mod query;
 mod realtime;
 mod redis_server;
 mod session_contract;
+mod sessions;
 mod user_agents;
