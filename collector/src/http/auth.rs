@@ -205,13 +205,11 @@ impl AuthState {
         }
         let found = keys::verify(&state.db, key).await?;
         if let Some(found) = &found {
-            // `last_used_at` is exact to the cache period; recording it never delays the request.
-            let (db, id) = (state.db.clone(), found.id);
-            tokio::spawn(async move {
-                if let Err(error) = keys::touch(&db, id).await {
-                    tracing::debug!(%error, "cannot record the key's last use");
-                }
-            });
+            // `last_used_at` is exact to the cache period. Recorded before the request goes on (once per
+            // period), not beside it: on SQLite a concurrent write can make the handler's own transaction fail.
+            if let Err(error) = keys::touch(&state.db, found.id).await {
+                tracing::debug!(%error, "cannot record the key's last use");
+            }
         }
         self.keys.put(hash, found.clone());
         Ok(found)

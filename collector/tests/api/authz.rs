@@ -96,6 +96,13 @@ const MATRIX: &[Entry] = &[
     entry("GET", "/api/v1/sites/{site}/bots", STATS_GET),
     entry("GET", "/api/v1/sites/{site}/realtime", STATS_GET),
     entry("GET", "/api/v1/sites/{site}/realtime/stream", STATS_GET),
+    entry("GET", "/api/v1/sites/{site}/sessions", STATS_GET),
+    Entry { also_ok: &[404], ..entry("GET", "/api/v1/sites/{site}/sessions/{id}", STATS_GET) },
+    entry("GET", "/api/v1/sites/{site}/conversions", STATS_GET),
+    Entry { query: Some("date_range=7d"), ..entry("GET", "/api/v1/sites/{site}/export", STATS_GET) },
+    // Per-user export (a read) and erasure (a change of the site's data).
+    Entry { also_ok: &[404], ..entry("GET", "/api/v1/sites/{site}/users/{user_id}", STATS_GET) },
+    entry("DELETE", "/api/v1/sites/{site}/users/{user_id}", SITE_WRITE),
     // Presence widgets: public, opt-in per site (the target site has not opted in: 404 for everyone).
     Entry { query: Some("site={site}&page=/"), also_ok: &[404], ..entry("GET", "/api/v1/presence", PUBLIC) },
     // The dashboard's page and files, the tracker, operations: public.
@@ -298,13 +305,14 @@ fn fill(template: &str, path: &str, f: &Fixture) -> String {
         .replace("{site}", &f.site)
         .replace("{id}", &id.to_string())
         .replace("{token}", &f.share_token)
+        .replace("{user_id}", "someone")
         .replace("{path:.*}", "no-such-file.js")
         .replace("{file}", "no-such-file.js");
     assert!(!filled.contains('{') || template.starts_with('{'), "add a substitution for a placeholder in {template}");
     filled
 }
 
-async fn request(app: &TestApp, entry: &Entry, who: Who, f: &Fixture) -> u16 {
+async fn request(app: &TestApp, entry: &Entry, who: Who, f: &Fixture) -> (u16, String) {
     let method = reqwest::Method::from_bytes(entry.method.as_bytes()).unwrap();
     let mut url = format!("{}{}", app.address, fill(entry.path, entry.path, f));
     if let Some(query) = entry.query {
@@ -326,7 +334,11 @@ async fn request(app: &TestApp, entry: &Entry, who: Who, f: &Fixture) -> u16 {
         OtherAccount => signed_in(req, &f.other),
         Owner => signed_in(req, &f.owner),
     };
-    req.send().await.unwrap().status().as_u16()
+    let response = req.send().await.unwrap();
+    let status = response.status().as_u16();
+    // Streams (SSE) never end: only the first bytes of an answer are worth showing.
+    let body = if status >= 300 { response.text().await.unwrap_or_default() } else { String::new() };
+    (status, body.chars().take(200).collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,7 +365,7 @@ async fn every_route_allows_exactly_whom_the_matrix_says() {
     for entry in MATRIX {
         for who in EVERYONE {
             let f = fixture(&app, owner_id, other_id).await;
-            let status = request(&app, entry, who, &f).await;
+            let (status, body) = request(&app, entry, who, &f).await;
             let allowed = entry.allowed.contains(&who);
             let ok = if status >= 500 {
                 false
@@ -366,7 +378,8 @@ async fn every_route_allows_exactly_whom_the_matrix_says() {
             };
             if !ok {
                 let expected = if allowed { "allowed" } else { "denied" };
-                failures.push(format!("{} {} as {who:?}: {status}, expected {expected}", entry.method, entry.path));
+                failures
+                    .push(format!("{} {} as {who:?}: {status} {body}, expected {expected}", entry.method, entry.path));
             }
         }
     }
