@@ -44,6 +44,17 @@ pub enum Command {
     /// Send realistic traffic for a portfolio site through the ingestion pipeline, with a progress bar.
     #[command(after_help = crate::demo::HELP)]
     Demo(crate::demo::DemoArgs),
+    /// Finalise ended sessions and build the daily rollups of past days that are missing or out of date.
+    Rollup {
+        /// Rebuild every day that still has raw data, not only the missing and out-of-date ones.
+        #[arg(long)]
+        rebuild: bool,
+        /// Only this site (public id).
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// Apply each site's retention now: delete raw events and sessions past it (rollups are kept).
+    Cleanup,
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,6 +103,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(settings).await,
         Command::Demo(args) => crate::demo::command(settings, args).await,
+        Command::Rollup { rebuild, site } => {
+            let db = connect(&settings).await?;
+            crate::jobs::commands::rollup(&db, rebuild, site.as_deref()).await
+        }
+        Command::Cleanup => crate::jobs::commands::cleanup(&connect(&settings).await?).await,
         Command::Migrate => {
             let db = connect(&settings).await?;
             eprintln!("migrations applied to {}", crate::startup::redact(&settings.database.url));

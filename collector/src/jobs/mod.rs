@@ -1,5 +1,6 @@
 //! Background jobs, run by one collector at a time (see `lease`): the session finaliser every minute, the
 //! rollups after it, retention hourly. `footfall rollup` and `footfall cleanup` run the same code on demand.
+pub mod commands;
 pub mod finaliser;
 pub mod lease;
 pub mod retention;

@@ -72,3 +72,38 @@ fn bad_arguments_fail_with_a_clear_message_and_a_nonzero_exit() {
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("FOOTFALL_SECRET_KEY is too weak"));
 }
+
+#[test]
+fn rollup_and_cleanup_run_on_demand_after_a_demo() {
+    let dir = temp_dir("cli-jobs");
+    let env = env_for(&dir);
+    let site = footfall_cli(&env, &["site", "add", "jobs.example.com"]);
+    footfall_cli(&env, &["demo", "--site", &site, "--days", "5", "--visitors", "60", "--seed", "3"]);
+    assert_eq!(footfall_cli(&env, &["rollup"]), "", "progress and summary go to stderr");
+    let db = dir.join("cli.db");
+    let sql = |q: &str| {
+        let out = std::process::Command::new("sqlite3").arg(&db).arg(q).output().expect("sqlite3");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let days: i64 = sql("SELECT COUNT(*) FROM rollup_days WHERE dirty = 0").parse().unwrap();
+    assert!(days >= 4, "past demo days rolled up: {days}");
+    assert_eq!(
+        sql(
+            "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND last_seen < (strftime('%s','now') - 3600) * 1000"
+        ),
+        "0"
+    );
+    let before = sql("SELECT SUM(pageviews) FROM rollups WHERE dimension = ''");
+    footfall_cli(&env, &["rollup", "--rebuild", "--site", &site]);
+    assert_eq!(sql("SELECT SUM(pageviews) FROM rollups WHERE dimension = ''"), before, "a rebuild changes nothing");
+    // Retention of one day: the raw data of older days goes, their rollups stay.
+    sql("UPDATE sites SET retention_days = 1, identified_retention_days = 1");
+    assert_eq!(footfall_cli(&env, &["cleanup"]), "");
+    assert_eq!(sql("SELECT SUM(pageviews) FROM rollups WHERE dimension = ''"), before);
+    let old: i64 =
+        sql("SELECT COUNT(*) FROM events WHERE ts < (strftime('%s','now') - 2 * 86400) * 1000").parse().unwrap();
+    assert_eq!(old, 0, "raw events past retention deleted");
+    let output = footfall_command(&env).args(["rollup", "--site", "nope"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no site `nope`"));
+}
