@@ -1,0 +1,258 @@
+// The dashboard's entry point: decides how the visitor is signed in (share link, dashboard session, API
+// key, or not at all → sign-in / first-run screen), loads the sites, and renders the view the URL names.
+// Each view gets an AbortSignal that is aborted when the URL changes, so stale answers never land.
+import * as api from './api.js';
+import { clear, errorBox, h } from './dom.js';
+import { link, navigate, onStateChange, readState, urlFor } from './state.js';
+import { renderLogin, renderSetup } from './views/auth.js';
+import { renderBots } from './views/bots.js';
+import { renderConversions } from './views/conversions.js';
+import { renderOverview } from './views/overview.js';
+import { renderRealtime } from './views/realtime.js';
+import { renderSessions } from './views/sessions.js';
+import { renderSettings } from './views/settings.js';
+import { renderAddSite } from './views/sites.js';
+
+const topbar = document.getElementById('topbar');
+const main = document.getElementById('main');
+
+const NAV = [
+  { view: 'overview', label: 'Overview', render: renderOverview },
+  { view: 'realtime', label: 'Real time', render: renderRealtime },
+  { view: 'sessions', label: 'Sessions', render: renderSessions },
+  { view: 'conversions', label: 'Conversions', render: renderConversions },
+  { view: 'bots', label: 'Bots', render: renderBots },
+  { view: 'settings', label: 'Settings', render: renderSettings, write: true },
+];
+
+const app = { ready: false, user: null, sites: [], sitesError: null, readOnly: false };
+let running = { controller: null, cleanup: null };
+
+function stopView() {
+  if (running.controller) running.controller.abort();
+  if (typeof running.cleanup === 'function') running.cleanup();
+  running = { controller: null, cleanup: null };
+}
+
+function brand() {
+  const logo = h('span', { class: 'brand-mark', 'aria-hidden': 'true' });
+  return app.readOnly ? h('span', { class: 'brand' }, logo, 'Footfall') : h('a', { class: 'brand', href: '/' }, logo, 'Footfall');
+}
+
+async function boot() {
+  app.ready = false;
+  stopView();
+  clear(topbar, h('div', { class: 'topbar-inner' }, brand()));
+  clear(main, h('p', { class: 'loading-box' }, 'Loading…'));
+  api.setUnauthorizedHandler((error) => {
+    if (api.authMode() === 'key') api.forgetApiKey();
+    app.user = null;
+    showLogin(error);
+  });
+  const share = api.shareTokenFromLocation();
+  if (share) {
+    api.useShareToken(share);
+    app.readOnly = true;
+    return start();
+  }
+  let status = null;
+  try {
+    status = await api.authStatus();
+  } catch (error) {
+    // 404: a server without dashboard accounts yet; 401: not signed in. Anything else is worth saying.
+    if (error.status !== 404 && error.status !== 401) {
+      clear(main, errorBox(error, boot));
+      return;
+    }
+  }
+  if (status && status.setup_required) {
+    renderSetup(main, { onSignedIn: boot });
+    return;
+  }
+  if (status && status.user) {
+    app.user = status.user;
+    return start();
+  }
+  const key = api.storedApiKey();
+  if (key) {
+    api.useApiKey(key);
+    return start();
+  }
+  showLogin(null);
+}
+
+function showLogin(notice) {
+  app.ready = false;
+  stopView();
+  clear(topbar, h('div', { class: 'topbar-inner' }, brand()));
+  document.title = 'Sign in · Footfall';
+  renderLogin(main, {
+    notice,
+    onSignedIn: boot,
+    onApiKey: (site) => {
+      if (site) history.replaceState(null, '', urlFor(readState(), { site }));
+      start();
+    },
+  });
+}
+
+async function reloadSites() {
+  try {
+    app.sites = await api.listSites();
+    app.sitesError = null;
+  } catch (error) {
+    app.sites = [];
+    app.sitesError = error;
+    if (error.status === 401) return false;
+  }
+  return true;
+}
+
+async function start() {
+  clear(main, h('p', { class: 'loading-box' }, 'Loading…'));
+  if (!(await reloadSites())) return;
+  app.ready = true;
+  render(readState());
+}
+
+function chooseSite(state) {
+  const listed = app.sites.find((s) => s.id === state.site);
+  if (listed) return listed;
+  // Without a site list (share links, API keys, older servers) the URL's site is trusted: the API says if
+  // it is wrong.
+  if (state.site && (app.sitesError || app.readOnly)) return { id: state.site, domain: state.site };
+  if (!state.site && app.sites.length) {
+    history.replaceState(null, '', urlFor(state, { site: app.sites[0].id }));
+    return app.sites[0];
+  }
+  return null;
+}
+
+function renderTopbar(state, site) {
+  const siteControl = (() => {
+    if (app.readOnly || app.sitesError) return site ? h('span', { class: 'site-name' }, site.domain) : null;
+    if (!app.sites.length) return null;
+    const select = h(
+      'select',
+      { id: 'site-select', class: 'select site-select' },
+      app.sites.map((s) => h('option', { value: s.id, selected: site && s.id === site.id }, s.domain)),
+      h('option', { value: '__add__' }, '+ Add a site…'),
+    );
+    select.addEventListener('change', () => {
+      if (select.value === '__add__') navigate({ view: 'add-site', session: null, offset: 0 });
+      else navigate({ site: select.value, view: state.view === 'add-site' ? 'overview' : state.view, filters: [], session: null, offset: 0 });
+    });
+    return h('div', { class: 'site-switch' }, h('label', { for: 'site-select', class: 'visually-hidden' }, 'Site'), select);
+  })();
+  const nav = site
+    ? h(
+        'nav',
+        { class: 'nav', 'aria-label': 'Reports' },
+        h(
+          'ul',
+          {},
+          NAV.filter((n) => !(n.write && app.readOnly)).map((n) =>
+            h(
+              'li',
+              {},
+              link(h('a', { class: 'nav-link', 'aria-current': n.view === state.view ? 'page' : null, dataset: { key: `nav-${n.view}` } }, n.label), {
+                view: n.view,
+                session: null,
+                offset: 0,
+              }),
+            ),
+          ),
+        ),
+      )
+    : null;
+  let account = null;
+  if (app.readOnly) account = h('span', { class: 'badge' }, 'Read-only shared view');
+  else if (api.authMode() === 'key')
+    account = h('div', { class: 'account' }, h('span', { class: 'muted small' }, 'API key'), h('button', { type: 'button', class: 'link-button', dataset: { key: 'signout' }, on: { click: () => { api.forgetApiKey(); showLogin(null); } } }, 'Forget key'));
+  else if (app.user)
+    account = h(
+      'div',
+      { class: 'account' },
+      app.user.email ? h('span', { class: 'muted small account-email' }, String(app.user.email)) : null,
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link-button',
+          dataset: { key: 'signout' },
+          on: {
+            click: async () => {
+              try {
+                await api.logout();
+              } catch {
+                // Signed out locally either way; the cookie expires on its own.
+              }
+              app.user = null;
+              showLogin(null);
+            },
+          },
+        },
+        'Sign out',
+      ),
+    );
+  clear(topbar, h('div', { class: 'topbar-inner' }, brand(), siteControl, account), nav ? h('div', { class: 'topbar-nav' }, nav) : null);
+}
+
+function noSite(state) {
+  if (app.sitesError) {
+    return h(
+      'section',
+      { class: 'panel narrow' },
+      h('h1', { class: 'view-title' }, 'Sites are not available'),
+      errorBox(app.sitesError, start),
+      h('p', { class: 'muted' }, 'If you know the site’s id, add ?site=ID to this page’s address.'),
+    );
+  }
+  if (state.site) {
+    return h(
+      'section',
+      { class: 'panel narrow' },
+      h('h1', { class: 'view-title' }, 'No such site'),
+      h('p', {}, `There is no site “${state.site}” here, or you cannot see it.`),
+      app.sites.length ? link(h('a', {}, 'Go to your sites'), { site: app.sites[0].id, view: 'overview', filters: [] }) : null,
+    );
+  }
+  return null;
+}
+
+function render(state) {
+  if (!app.ready) return;
+  const focusKey = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : null;
+  const focusWasInMain = main.contains(document.activeElement);
+  stopView();
+  const site = chooseSite(state);
+  state = readState();
+  renderTopbar(state, site);
+  const root = h('div', { class: 'view' });
+  clear(main, root);
+  const controller = new AbortController();
+  running.controller = controller;
+  const ctx = { state, site, sites: app.sites, readOnly: app.readOnly, signal: controller.signal, reloadSites };
+  let entry = NAV.find((n) => n.view === state.view) || NAV[0];
+  if (entry.write && app.readOnly) entry = NAV[0];
+  if (state.view === 'add-site' && !app.readOnly) {
+    running.cleanup = renderAddSite(root, ctx);
+    document.title = 'Add a site · Footfall';
+  } else if (!site) {
+    const problem = noSite(state);
+    if (problem) root.append(problem);
+    else if (app.readOnly) root.append(errorBox('This share link does not name a site.'));
+    else running.cleanup = renderAddSite(root, { ...ctx, firstRun: true });
+    document.title = 'Footfall';
+  } else {
+    running.cleanup = entry.render(root, ctx);
+    document.title = `${entry.label} · ${site.domain} · Footfall`;
+  }
+  const again = focusKey && document.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+  if (again) again.focus();
+  else if (focusWasInMain && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
+}
+
+onStateChange((state) => render(state));
+window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => render(readState()));
+boot();

@@ -1,0 +1,140 @@
+// Conversions: visits in which an anonymous visitor identified (signed up or logged in) for the first time,
+// with what led there (GET /sites/{site}/conversions).
+import * as api from '../api.js';
+import { reportControls } from '../controls.js';
+import { clear, errorBox, h, isAbort } from '../dom.js';
+import { formatDateTime, formatDuration, formatInt, formatNumber, formatPercent, humanize, valueLabel } from '../format.js';
+import { dateRange, link } from '../state.js';
+
+export function renderConversions(root, ctx) {
+  const { state, site, signal } = ctx;
+  const body = h('div', {}, h('p', { class: 'loading-box' }, 'Loading…'));
+  root.append(reportControls(state), body);
+  const load = async () => {
+    try {
+      const data = (await api.conversions(site.id, { dateRange: dateRange(state), filters: state.filters }, signal)) || {};
+      clear(
+        body,
+        h(
+          'section',
+          { class: 'cards', 'aria-label': 'Conversions summary' },
+          card('Conversions', formatInt(data.count)),
+          card('Visits', formatInt(data.visits)),
+          card('Conversion rate', formatPercent(data.rate)),
+          card('Time before converting', formatDuration(data.avg_seconds_before)),
+          card('Pages before converting', formatNumber(data.avg_pages_before)),
+        ),
+        h(
+          'div',
+          { class: 'panels' },
+          byPanel('By source', 'source', data.by_source),
+          byPanel('By landing page', 'landing_page', data.by_landing_page),
+          byPanel('By campaign', 'utm_campaign', data.by_utm_campaign),
+        ),
+        listPanel(Array.isArray(data.list) ? data.list : []),
+      );
+    } catch (error) {
+      if (!isAbort(error)) clear(body, errorBox(error, load));
+    }
+  };
+  load();
+  return null;
+}
+
+function card(label, value) {
+  return h('div', { class: 'card' }, h('div', { class: 'card-label' }, label), h('div', { class: 'card-value' }, value));
+}
+
+/** Rows like {"source": "Google", "conversions": 3}: the label is the named field, else the first text field. */
+function byPanel(title, field, rows) {
+  const items = Array.isArray(rows) ? rows : [];
+  const labelOf = (row) => {
+    if (row[field] !== undefined) return row[field];
+    const key = Object.keys(row).find((k) => k !== 'conversions' && typeof row[k] === 'string');
+    return key ? row[key] : '';
+  };
+  const top = Math.max(1, ...items.map((r) => Number(r.conversions) || 0));
+  return h(
+    'section',
+    { class: 'panel', 'aria-label': title },
+    h('h2', { class: 'panel-title' }, title),
+    items.length
+      ? h(
+          'table',
+          { class: 'breakdown' },
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, humanize(field)), h('th', { scope: 'col', class: 'num' }, 'Conversions'))),
+          h(
+            'tbody',
+            {},
+            items.map((row) => {
+              const bar = h('span', { class: 'bar', 'aria-hidden': 'true' });
+              bar.style.width = `${Math.max(1, ((Number(row.conversions) || 0) / top) * 100)}%`;
+              return h(
+                'tr',
+                {},
+                h('td', { class: 'bar-cell' }, bar, h('span', { class: 'bar-text' }, valueLabel(field === 'source' ? 'source' : field, labelOf(row)))),
+                h('td', { class: 'num' }, formatInt(row.conversions)),
+              );
+            }),
+          ),
+        )
+      : h('p', { class: 'empty' }, 'No conversions in this period.'),
+  );
+}
+
+function listPanel(list) {
+  return h(
+    'section',
+    { class: 'panel', 'aria-label': 'Converted visits' },
+    h('h2', { class: 'panel-title' }, 'Converted visits'),
+    list.length
+      ? h(
+          'div',
+          { class: 'table-scroll' },
+          h(
+            'table',
+            { class: 'data-table' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Converted', 'Source', 'Landing page', 'Pages before', 'Time before', ''].map((t) =>
+                  h('th', { scope: 'col', class: t.endsWith('before') ? 'num' : '' }, t),
+                ),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              list.map((c) =>
+                h(
+                  'tr',
+                  {},
+                  h(
+                    'td',
+                    {},
+                    c.session_id !== undefined && c.session_id !== null
+                      ? link(h('a', {}, formatDateTime(c.converted_at)), { view: 'sessions', session: String(c.session_id) })
+                      : formatDateTime(c.converted_at),
+                  ),
+                  h('td', { class: 'cell-text' }, valueLabel('source', c.source)),
+                  h('td', { class: 'cell-text' }, c.landing_page ? String(c.landing_page) : '—'),
+                  h('td', { class: 'num' }, formatInt(c.pages_before)),
+                  h('td', { class: 'num' }, formatDuration(c.seconds_before)),
+                  h(
+                    'td',
+                    {},
+                    c.collision
+                      ? h('span', { class: 'badge warn', title: 'This user id was also seen with another visitor; attribution may be shared' }, 'collision')
+                      : null,
+                  ),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h('p', { class: 'empty' }, 'No conversions in this period.'),
+  );
+}
