@@ -11,6 +11,7 @@ pub enum Lease {
         connection: Option<ConnectionManager>,
         url: String,
         holder: String,
+        key: String,
     },
 }
 
@@ -29,11 +30,16 @@ return 0";
 
 impl Lease {
     pub fn for_redis(url: Option<&str>) -> Lease {
+        Lease::named(url, KEY)
+    }
+
+    /// A lease under another key (tests run many collectors against one Redis).
+    pub fn named(url: Option<&str>, key: &str) -> Lease {
         match url {
             None => Lease::Local,
             Some(url) => {
                 let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-                Lease::Redis { connection: None, url: url.to_owned(), holder }
+                Lease::Redis { connection: None, url: url.to_owned(), holder, key: key.to_owned() }
             }
         }
     }
@@ -43,7 +49,7 @@ impl Lease {
     pub async fn held(&mut self) -> bool {
         match self {
             Lease::Local => true,
-            Lease::Redis { connection, url, holder } => {
+            Lease::Redis { connection, url, holder, key } => {
                 if connection.is_none() {
                     match redis::Client::open(url.as_str()) {
                         Ok(client) => match ConnectionManager::new(client).await {
@@ -61,7 +67,7 @@ impl Lease {
                 }
                 let Some(c) = connection.as_mut() else { return false };
                 let result: redis::RedisResult<i64> = redis::Script::new(ACQUIRE)
-                    .key(KEY)
+                    .key(key.as_str())
                     .arg(holder.as_str())
                     .arg(TTL.as_millis() as u64)
                     .invoke_async(c)

@@ -145,3 +145,24 @@ async fn sessions_timelines_and_conversions(db: Db, sessions: Sessions) {
     assert_eq!(app.count(&format!("sessions WHERE site_id = {} AND ended_at = last_seen", app.site_id)).await, 4);
 }
 on_every_backend!(sessions_timelines_and_conversions);
+
+/// Jobs run on one collector at a time: the lease is held by the first, renewed by it, refused to others,
+/// and taken over when the holder stops renewing.
+#[tokio::test]
+async fn one_collector_holds_the_job_lease() {
+    use footfall::jobs::lease::Lease;
+    let key = format!("ff:lease:test:{}", uuid::Uuid::new_v4().simple());
+    let mut a = Lease::named(Some(&redis_url()), &key);
+    let mut b = Lease::named(Some(&redis_url()), &key);
+    assert!(a.held().await, "the first collector takes it");
+    assert!(!b.held().await, "the second does not");
+    assert!(a.held().await, "the holder renews it");
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    // The holder dies: its lease expires.
+    let _: () = redis::cmd("PEXPIRE").arg(&key).arg(1).query_async(&mut c).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(b.held().await, "another collector takes over");
+    assert!(!a.held().await);
+    assert!(Lease::named(None, &key).held().await, "without Redis the one process runs them");
+}
