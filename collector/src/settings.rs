@@ -389,6 +389,23 @@ mod tests {
     }
 
     #[test]
+    fn limits_and_sign_in_settings_come_from_the_environment() {
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("FOOTFALL_LIMITS__API_PER_HOUR", "250"),
+                ("FOOTFALL_LIMITS__DASHBOARD_PER_HOUR", "0"),
+                ("FOOTFALL_AUTH__COOKIE_SECURE", "always"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((s.limits.api_per_hour, s.limits.dashboard_per_hour, s.limits.login_per_minute), (250, 0, 5));
+        assert_eq!(s.auth.cookie_secure, CookieSecure::Always);
+        assert!(Settings::load(None, &env(&[("FOOTFALL_AUTH__COOKIE_SECURE", "sometimes")])).is_err());
+        assert!(Settings::load(None, &env(&[("FOOTFALL_LIMITS__LOGIN_PER_MINUTE", "0")])).is_err());
+    }
+
+    #[test]
     fn cidr_membership() {
         let net = IpNet::parse("10.1.0.0/16").unwrap();
         assert!(net.contains("10.1.200.3".parse().unwrap()));

@@ -552,3 +552,16 @@ async fn api_answers_carry_security_headers() {
         assert_eq!(response.headers()["cache-control"], "no-store");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_the_embedded_default_a_missing_or_weak_secret_key_stops_the_start() {
+    let dir = temp_dir("secret");
+    let url = fresh_database(Db::Sqlite, &dir).await;
+    let mut production = settings(&url, Sessions::Redis, dir.join("data"));
+    production.secret_key = None;
+    let error = footfall::startup::Application::build(production.clone()).await.err().expect("refused");
+    assert!(error.to_string().contains("FOOTFALL_SECRET_KEY is required"), "{error}");
+    production.secret_key = Some("ab".repeat(20));
+    let error = footfall::startup::Application::build(production).await.err().expect("refused");
+    assert!(error.to_string().contains("too weak"), "{error}");
+}
