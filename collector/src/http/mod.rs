@@ -9,6 +9,7 @@ pub mod health;
 pub mod ingest;
 pub mod limits;
 pub mod manage;
+pub mod openapi;
 pub mod query;
 pub mod realtime;
 pub mod reports;
@@ -84,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/keys/{id}", web::delete().to(manage::delete_key))
                 .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get)))
+                .route("/openapi.json", web::get().to(openapi::serve))
                 .route("/sites/{site}/bots", web::get().to(bots::ledger))
                 .route("/sites/{site}/sessions", web::get().to(reports::sessions))
                 .route("/sites/{site}/sessions/{id}", web::get().to(reports::session))

@@ -103,6 +103,7 @@ const MATRIX: &[Entry] = &[
     // Per-user export (a read) and erasure (a change of the site's data).
     Entry { also_ok: &[404], ..entry("GET", "/api/v1/sites/{site}/users/{user_id}", STATS_GET) },
     entry("DELETE", "/api/v1/sites/{site}/users/{user_id}", SITE_WRITE),
+    entry("GET", "/api/v1/openapi.json", PUBLIC),
     // Presence widgets: public, opt-in per site (the target site has not opted in: 404 for everyone).
     Entry { query: Some("site={site}&page=/"), also_ok: &[404], ..entry("GET", "/api/v1/presence", PUBLIC) },
     // The dashboard's page and files, the tracker, operations: public.
@@ -119,7 +120,7 @@ const MATRIX: &[Entry] = &[
 /// (METHOD, path) of every route registered in `collector/src/http/mod.rs`, read from its source: scopes
 /// prefix their routes, `web::resource(P)` gives its path to the methods chained on it, `.route(P, web::M())`
 /// names both. Anything the reader does not understand is a failure, so it cannot silently miss a route.
-fn routes_in_table() -> BTreeSet<(String, String)> {
+pub(crate) fn routes_in_table() -> BTreeSet<(String, String)> {
     let source = include_str!("../../src/http/mod.rs");
     let start = source.find("pub fn routes").expect("mod.rs has `pub fn routes`");
     // The function's body: up to the brace that closes its first one.

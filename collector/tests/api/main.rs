@@ -11,6 +11,7 @@ mod durability;
 mod enrichment;
 mod ingest;
 mod malformed;
+mod openapi;
 mod privacy;
 mod query;
 mod realtime;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Query benchmark: fills a fresh database with `footfall demo` traffic over 30 days, builds the rollups, and
+# times the dashboard's 30-day overview set (summary with comparison, timeseries, pages, sources, countries,
+# devices), printing p50/p95 per query and for the whole set.
+#
+#   bench/query.sh postgres VISITORS    a fresh PostgreSQL database (needs it running, see README)
+#   bench/query.sh sqlite VISITORS      a fresh SQLite file
+# About 6.7 events per demo visitor: 150000 visitors ≈ 1 M events, 1500000 ≈ 10 M.
+set -euo pipefail
+store=${1:-postgres}
+visitors=${2:-150000}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p footfall-collector --bin footfall --example query_bench
+bin="$root/target/release"
+work=$(mktemp -d /tmp/footfall-qbench.XXXXXX)
+export FOOTFALL_DATA_DIR="$work/data" FOOTFALL_LOG=warn
+case "$store" in
+  postgres)
+    db="ff_bench_q_$(date +%s)"
+    psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db" postgres
+    export FOOTFALL_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
+    export FOOTFALL_SECRET_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" ;;
+  sqlite)
+    export FOOTFALL_DATABASE_URL="sqlite://$work/footfall.db?mode=rwc" ;;
+  *) echo "usage: $0 postgres|sqlite [VISITORS]" >&2; exit 2 ;;
+esac
+site=$("$bin/footfall" site add bench.example.com)
+echo "== demo traffic: $visitors visitors over 30 days into $store"
+/usr/bin/time -f "demo: %e s wall, %U s user, %M KB max RSS" "$bin/footfall" demo --site "$site" --days 30 --visitors "$visitors" --seed 1
+echo "== rollups"
+/usr/bin/time -f "rollup: %e s wall" "$bin/footfall" rollup
+if [ "$store" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -c "VACUUM ANALYZE" "$db"; fi
+echo "== overview set"
+"$bin/query_bench" "$site" 20
+if [ "$store" = postgres ]; then
+  psql -h 127.0.0.1 -U postgres -Atc "SELECT 'database size: ' || pg_size_pretty(pg_database_size('$db'))" postgres
+  psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $db" postgres
+else
+  du -h "$work/footfall.db" | sed 's/^/database size: /'
+fi
+rm -rf "$work"

@@ -1,0 +1,76 @@
+//! Times the dashboard's 30-day overview set against a populated database and prints the figures:
+//! summary with comparison, visitors/pageviews by day, top pages, sources, countries and devices.
+//!
+//! `FOOTFALL_DATABASE_URL=… cargo run --release -p footfall-collector --example query_bench -- [SITE] [ROUNDS]`
+//! (see bench/query.sh, which fills the database with `footfall demo` first).
+use std::sync::Arc;
+use std::time::Instant;
+
+use footfall::query::{self, RawQuery};
+use footfall::store::{self, sites};
+use serde_json::json;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let url = std::env::var("FOOTFALL_DATABASE_URL")?;
+    let db = store::connect(&url, 4).await?;
+    let mut args = std::env::args().skip(1);
+    let site_id = match args.next() {
+        Some(id) => id,
+        None => sites::list_models(&db)
+            .await?
+            .first()
+            .map(|m| m.public_id.clone())
+            .ok_or_else(|| anyhow::anyhow!("no site"))?,
+    };
+    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let site = Arc::new(sites::find(&db, &site_id).await?.ok_or_else(|| anyhow::anyhow!("no site {site_id}"))?);
+    let overview = [
+        (
+            "summary+compare",
+            json!({"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "time_on_page", "scroll_depth", "engagement_score", "conversions"], "compare": "previous_period"}),
+        ),
+        ("timeseries", json!({"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"]})),
+        ("pages", json!({"metrics": ["visitors", "pageviews"], "dimensions": ["page"], "limit": 10})),
+        ("sources", json!({"metrics": ["visitors", "visits"], "dimensions": ["source"], "limit": 10})),
+        ("countries", json!({"metrics": ["visitors"], "dimensions": ["country"], "limit": 10})),
+        ("devices", json!({"metrics": ["visitors"], "dimensions": ["device"], "limit": 10})),
+    ];
+    let events = {
+        use sea_orm::ConnectionTrait;
+        let sql = format!("SELECT COUNT(*) AS n FROM events WHERE site_id = {}", site.id);
+        let row = db.query_one(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await?;
+        row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0)
+    };
+    println!("site {site_id}: {events} events; {rounds} rounds of the 30-day overview set");
+    let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); overview.len()];
+    let mut sets = Vec::new();
+    for round in 0..=rounds {
+        let set_start = Instant::now();
+        for (i, (_, body)) in overview.iter().enumerate() {
+            let mut body = body.clone();
+            body["site"] = json!(site_id);
+            body["date_range"] = json!("30d");
+            let raw: RawQuery = serde_json::from_value(body)?;
+            let q = raw.validate(site.clone(), chrono::Utc::now(), chrono::Utc::now().date_naive())?;
+            let t = Instant::now();
+            query::run(&db, &q).await?;
+            if round > 0 {
+                per_query[i].push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        if round > 0 {
+            sets.push(set_start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() as f64 * p).ceil() as usize).saturating_sub(1).min(v.len() - 1)]
+    };
+    for (i, (name, _)) in overview.iter().enumerate() {
+        let v = &mut per_query[i];
+        println!("{name:>16}: p50 {:7.1} ms  p95 {:7.1} ms", pct(v, 0.5), pct(v, 0.95));
+    }
+    println!("{:>16}: p50 {:7.1} ms  p95 {:7.1} ms", "whole set", pct(&mut sets, 0.5), pct(&mut sets, 0.95));
+    Ok(())
+}
