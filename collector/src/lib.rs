@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod demo;
 pub mod enrich;
+pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod jobs;

@@ -66,6 +66,7 @@ impl Application {
         });
 
         let config = pipeline_config(&settings, &secret)?;
+        let user_key = config.user_key;
         let pipeline = Pipeline::new(sites.clone(), sessions.clone(), fallback, metrics.clone(), config);
         let ingest =
             Arc::new(Ingest { pipeline, spool, metrics: metrics.clone(), max_batch: settings.ingest.max_batch });
@@ -99,6 +100,7 @@ impl Application {
         });
         let state = web::Data::new(AppState {
             auth,
+            user_key,
             trusted_proxies: settings.trusted_proxy_nets()?,
             settings: Arc::new(settings.clone()),
             db,

@@ -3,6 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::export::ExportError;
 use crate::ingest::body::BodyError;
 use crate::ingest::pipeline::PipelineError;
 use crate::ingest::spool::SpoolError;
@@ -112,6 +113,16 @@ impl From<QueryError> for ApiError {
             QueryError::Invalid { code, message } => ApiError::bad_request(code, message),
             QueryError::SiteNotFound(site) => ApiError::not_found(format!("no site `{site}`")),
             QueryError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<ExportError> for ApiError {
+    fn from(error: ExportError) -> ApiError {
+        match error {
+            ExportError::Query(e) => e.into(),
+            ExportError::Invalid { code, message } => ApiError::bad_request(code, message),
+            ExportError::Db(e) => ApiError::unavailable("database_unavailable", format!("database error: {e}"), 5),
         }
     }
 }

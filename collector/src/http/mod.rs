@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bots;
 pub mod client_ip;
 pub mod error;
+pub mod export;
 pub mod health;
 pub mod ingest;
 pub mod limits;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub realtime: crate::realtime::Feeds,
     /// Credential caches, CSRF derivation, rate limits (see [`auth`], [`limits`]).
     pub auth: Arc<auth::AuthState>,
+    /// The key the pipeline hashes sites' user ids with, so per-user export and erasure find what it stored.
+    pub user_key: [u8; 32],
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -87,6 +90,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/query").route(web::post().to(query::post)).route(web::get().to(query::get)))
                 .route("/openapi.json", web::get().to(openapi::serve))
                 .route("/sites/{site}/bots", web::get().to(bots::ledger))
+                .route("/sites/{site}/export", web::get().to(export::csv))
+                .service(
+                    web::resource("/sites/{site}/users/{user_id}")
+                        .route(web::get().to(export::user))
+                        .route(web::delete().to(export::erase_user)),
+                )
                 .route("/sites/{site}/sessions", web::get().to(reports::sessions))
                 .route("/sites/{site}/sessions/{id}", web::get().to(reports::session))
                 .route("/sites/{site}/conversions", web::get().to(reports::conversions))

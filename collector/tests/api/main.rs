@@ -9,6 +9,7 @@ mod cli;
 mod demo;
 mod durability;
 mod enrichment;
+mod export;
 mod ingest;
 mod malformed;
 mod openapi;
