@@ -4,6 +4,7 @@ pub mod account;
 pub mod auth;
 pub mod bots;
 pub mod client_ip;
+pub mod dashboard;
 pub mod error;
 pub mod export;
 pub mod health;
@@ -13,7 +14,6 @@ pub mod manage;
 pub mod openapi;
 pub mod query;
 pub mod realtime;
-pub mod reports;
 pub mod reports;
 pub mod tracker;
 
@@ -99,9 +99,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/sites/{site}/sessions", web::get().to(reports::sessions))
                 .route("/sites/{site}/sessions/{id}", web::get().to(reports::session))
                 .route("/sites/{site}/conversions", web::get().to(reports::conversions))
-                .route("/sites/{site}/sessions", web::get().to(reports::sessions))
-                .route("/sites/{site}/sessions/{id}", web::get().to(reports::session))
-                .route("/sites/{site}/conversions", web::get().to(reports::conversions))
                 .route("/sites/{site}/realtime", web::get().to(realtime::snapshot))
                 .route("/sites/{site}/realtime/stream", web::get().to(realtime::stream))
                 .service(
@@ -111,6 +108,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(realtime::presence)),
                 ),
         )
+        // The dashboard: its page (also for share links, which the app reads from its path) and its files.
+        .route("/", web::get().to(dashboard::index))
+        .route("/share/{token}", web::get().to(dashboard::index))
+        .route("/assets/{path:.*}", web::get().to(dashboard::asset))
         .route("/t.js", web::get().to(tracker::loader))
         .route("/tracker/{file}", web::get().to(tracker::file))
         .route("/healthz", web::get().to(health::healthz))
