@@ -51,6 +51,10 @@ pub async fn user(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (site, user_id) = path.into_inner();
+    // One person's data is for the site's operators (owner or key holder), not for whoever holds a share link.
+    if matches!(principal, Principal::Share(_)) {
+        return Err(ApiError::forbidden("share links cannot read an identified user's data"));
+    }
     let site = site_for(&state, &principal, &site, Scope::StatsRead, "reading a user's data").await?;
     let user = users::User::new(&state.user_key, site.id, &user_id)?;
     match users::find(&state.db, &user).await.map_err(crate::export::ExportError::from)? {

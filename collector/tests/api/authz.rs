@@ -101,7 +101,8 @@ const MATRIX: &[Entry] = &[
     entry("GET", "/api/v1/sites/{site}/conversions", STATS_GET),
     Entry { query: Some("date_range=7d"), ..entry("GET", "/api/v1/sites/{site}/export", STATS_GET) },
     // Per-user export (a read) and erasure (a change of the site's data).
-    Entry { also_ok: &[404], ..entry("GET", "/api/v1/sites/{site}/users/{user_id}", STATS_GET) },
+    // One person's data: key holders and the owner only, never a share link.
+    Entry { also_ok: &[404], ..entry("GET", "/api/v1/sites/{site}/users/{user_id}", STATS_POST) },
     entry("DELETE", "/api/v1/sites/{site}/users/{user_id}", SITE_WRITE),
     entry("GET", "/api/v1/openapi.json", PUBLIC),
     // Presence widgets: public, opt-in per site (the target site has not opted in: 404 for everyone).
