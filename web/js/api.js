@@ -240,8 +240,14 @@ export function trackerSnippet(siteId) {
 
 // ---- stats ------------------------------------------------------------------------------------------------
 
+/**
+ * POST /query's body, sent as GET /query's parameters (the same fields; lists JSON-encoded): a read that
+ * share links may make (they allow GET only) and that needs no CSRF token.
+ */
 export function query(body, signal) {
-  return request('POST', '/query', { body, signal });
+  const params = { ...body };
+  if (Array.isArray(params.filters) && !params.filters.length) delete params.filters;
+  return request('GET', '/query', { query: params, signal });
 }
 
 /**
@@ -383,18 +389,19 @@ export function deleteShareLink(site, id) {
   return request('DELETE', sitePath(site, `/share-links/${encodeURIComponent(id)}`));
 }
 
-/** The dashboard URL a share link opens (the server may send its own `url`; this is the fallback). */
+/** The dashboard address a new share link opens (the server's `url` may be relative: made absolute here). */
 export function shareUrl(link) {
-  return link.url || `${location.origin}/share/${encodeURIComponent(link.token)}`;
+  if (link.url) return new URL(String(link.url), location.origin).href;
+  return `${location.origin}/share/${encodeURIComponent(link.token)}`;
 }
 
 export async function apiKeys(signal) {
   return list(await request('GET', '/keys', { signal }), 'keys');
 }
 
-/** `{scope, site?}` → the new key; its secret (`key`) is in this answer only. */
+/** `{scope, site}` → the new key; its secret (`key`) is in this answer only. */
 export function createApiKey({ scope, site }) {
-  return request('POST', '/keys', { body: site ? { scope, site } : { scope } });
+  return request('POST', '/keys', { body: { scope, site } });
 }
 
 export function deleteApiKey(id) {

@@ -232,7 +232,13 @@ function render(state) {
   clear(main, root);
   const controller = new AbortController();
   running.controller = controller;
-  const ctx = { state, site, sites: app.sites, readOnly: app.readOnly, signal: controller.signal, reloadSites };
+  // After a view adds or changes a site: the list again, and the top bar (switcher) from the current URL.
+  const sitesChanged = async () => {
+    await reloadSites();
+    const now = readState();
+    renderTopbar(now, chooseSite(now));
+  };
+  const ctx = { state, site, sites: app.sites, readOnly: app.readOnly, signal: controller.signal, reloadSites: sitesChanged };
   let entry = NAV.find((n) => n.view === state.view) || NAV[0];
   if (entry.write && app.readOnly) entry = NAV[0];
   if (state.view === 'add-site' && !app.readOnly) {

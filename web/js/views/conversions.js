@@ -1,15 +1,23 @@
 // Conversions: visits in which an anonymous visitor identified (signed up or logged in) for the first time,
 // with what led there (GET /sites/{site}/conversions).
 import * as api from '../api.js';
-import { reportControls } from '../controls.js';
+import { periodPicker } from '../controls.js';
 import { clear, errorBox, h, isAbort } from '../dom.js';
-import { formatDateTime, formatDuration, formatInt, formatNumber, formatPercent, humanize, valueLabel } from '../format.js';
+import { formatDateTime, formatDuration, formatInt, formatNumber, formatPercent, valueLabel } from '../format.js';
 import { dateRange, link } from '../state.js';
 
 export function renderConversions(root, ctx) {
   const { state, site, signal } = ctx;
   const body = h('div', {}, h('p', { class: 'loading-box' }, 'Loading…'));
-  root.append(reportControls(state), body);
+  root.append(
+    h(
+      'div',
+      { class: 'controls' },
+      periodPicker(state),
+      state.filters.length ? h('p', { class: 'muted small' }, 'Filters do not apply to this report.') : null,
+    ),
+    body,
+  );
   const load = async () => {
     try {
       const data = (await api.conversions(site.id, { dateRange: dateRange(state), filters: state.filters }, signal)) || {};
@@ -27,9 +35,9 @@ export function renderConversions(root, ctx) {
         h(
           'div',
           { class: 'panels' },
-          byPanel('By source', 'source', data.by_source),
-          byPanel('By landing page', 'landing_page', data.by_landing_page),
-          byPanel('By campaign', 'utm_campaign', data.by_utm_campaign),
+          byPanel('By source', 'Source', ['source'], data.by_source),
+          byPanel('By landing page', 'Landing page', ['landing_page', 'entry_page'], data.by_landing_page),
+          byPanel('By campaign', 'UTM campaign', ['utm_campaign'], data.by_utm_campaign),
         ),
         listPanel(Array.isArray(data.list) ? data.list : []),
       );
@@ -45,14 +53,15 @@ function card(label, value) {
   return h('div', { class: 'card' }, h('div', { class: 'card-label' }, label), h('div', { class: 'card-value' }, value));
 }
 
-/** Rows like {"source": "Google", "conversions": 3}: the label is the named field, else the first text field. */
-function byPanel(title, field, rows) {
+/** Rows like {"source": "Google", "visits": 9, "conversions": 3, "rate": 33.3}; the label is the first of `fields`. */
+function byPanel(title, heading, fields, rows) {
   const items = Array.isArray(rows) ? rows : [];
+  const field = fields[0];
   const labelOf = (row) => {
-    if (row[field] !== undefined) return row[field];
-    const key = Object.keys(row).find((k) => k !== 'conversions' && typeof row[k] === 'string');
+    const key = fields.find((f) => row[f] !== undefined);
     return key ? row[key] : '';
   };
+  const hasRate = items.some((r) => r.rate !== undefined && r.rate !== null);
   const top = Math.max(1, ...items.map((r) => Number(r.conversions) || 0));
   return h(
     'section',
@@ -62,7 +71,17 @@ function byPanel(title, field, rows) {
       ? h(
           'table',
           { class: 'breakdown' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, humanize(field)), h('th', { scope: 'col', class: 'num' }, 'Conversions'))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col' }, heading),
+              h('th', { scope: 'col', class: 'num' }, 'Conversions'),
+              hasRate ? h('th', { scope: 'col', class: 'num' }, 'Rate') : null,
+            ),
+          ),
           h(
             'tbody',
             {},
@@ -72,8 +91,9 @@ function byPanel(title, field, rows) {
               return h(
                 'tr',
                 {},
-                h('td', { class: 'bar-cell' }, bar, h('span', { class: 'bar-text' }, valueLabel(field === 'source' ? 'source' : field, labelOf(row)))),
+                h('td', { class: 'bar-cell' }, bar, h('span', { class: 'bar-text' }, valueLabel(field, labelOf(row)))),
                 h('td', { class: 'num' }, formatInt(row.conversions)),
+                hasRate ? h('td', { class: 'num' }, formatPercent(row.rate)) : null,
               );
             }),
           ),

@@ -46,25 +46,41 @@ export function renderSessions(root, ctx) {
 
 const dash = (v) => (v === null || v === undefined || v === '' ? '—' : String(v));
 
+const shortDateTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+function started(value) {
+  const date = parseTime(value);
+  return date ? shortDateTime.format(date) : dash(value);
+}
+
+/** A cell with a main line and an optional muted second line; long text is cut with its full value as title. */
+function twoLines(main, sub) {
+  return [
+    h('div', { class: 'line', title: typeof main === 'string' ? main : null }, main),
+    sub ? h('div', { class: 'line sub', title: typeof sub === 'string' ? sub : null }, sub) : null,
+  ];
+}
+
 function sessionTable(list) {
   if (!list.length) return h('p', { class: 'empty' }, 'No sessions in this period.');
+  const headings = [
+    ['Started', ''],
+    ['Pages', 'num'],
+    ['Duration', 'num'],
+    ['Entry / exit page', ''],
+    ['Source', ''],
+    ['Location', ''],
+    ['Browser', ''],
+    ['Visitor', ''],
+    ['Score', 'num'],
+  ];
   return h(
     'div',
     { class: 'table-scroll' },
     h(
       'table',
       { class: 'data-table sessions' },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['Started', 'Duration', 'Pages', 'Entry → exit', 'Source', 'Where', 'Device', 'Visitor', 'Score'].map((t) =>
-            h('th', { scope: 'col', class: ['Duration', 'Pages', 'Score'].includes(t) ? 'num' : '' }, t),
-          ),
-        ),
-      ),
+      h('thead', {}, h('tr', {}, headings.map(([t, c]) => h('th', { scope: 'col', class: c }, t)))),
       h(
         'tbody',
         {},
@@ -72,18 +88,23 @@ function sessionTable(list) {
           h(
             'tr',
             {},
-            h('td', {}, link(h('a', {}, formatDateTime(s.started_at)), { session: String(s.id), view: 'sessions' })),
-            h('td', { class: 'num' }, formatDuration(s.duration_s)),
+            h('td', { class: 'nowrap' }, link(h('a', { title: formatDateTime(s.started_at) }, started(s.started_at)), { session: String(s.id), view: 'sessions' })),
             h('td', { class: 'num' }, formatInt(s.pageviews)),
-            h('td', { class: 'cell-text' }, `${dash(s.entry_page)} → ${dash(s.exit_page)}`),
-            h('td', { class: 'cell-text' }, valueLabel('source', s.source), s.channel ? h('span', { class: 'muted' }, ` · ${valueLabel('channel', s.channel)}`) : null),
-            h('td', {}, s.country ? `${flag(s.country)} ${countryName(s.country)}` : '—'),
-            h('td', { class: 'cell-text' }, [s.device, s.browser, s.os].filter(Boolean).join(' · ') || '—'),
+            h('td', { class: 'num' }, formatDuration(s.duration_s)),
+            h(
+              'td',
+              { class: 'clip mono-cell' },
+              twoLines(dash(s.entry_page), s.exit_page && s.exit_page !== s.entry_page ? `→ ${s.exit_page}` : null),
+            ),
+            h('td', { class: 'clip' }, twoLines(valueLabel('source', s.source), s.channel ? valueLabel('channel', s.channel) : null)),
+            h('td', { class: 'clip' }, twoLines(s.country ? `${flag(s.country)} ${countryName(s.country)}` : '—', s.city || s.region || null)),
+            h('td', { class: 'clip' }, twoLines(dash(s.browser), [s.os, s.device].filter(Boolean).join(' · ') || null)),
             h(
               'td',
               {},
               s.identified ? h('span', { class: 'badge accent' }, 'identified') : h('span', { class: 'badge' }, 'anonymous'),
               s.audience ? h('span', { class: 'badge' }, String(s.audience)) : null,
+              s.converted ? h('span', { class: 'badge good' }, 'converted') : null,
               s.bounce ? h('span', { class: 'badge warn' }, 'bounce') : null,
             ),
             h('td', { class: 'num' }, formatNumber(s.engagement_score)),
@@ -186,15 +207,41 @@ function valueNode(value, depth = 0) {
   if (typeof value !== 'object') return String(value);
   if (depth > 3) return JSON.stringify(value);
   if (Array.isArray(value)) {
+    if (!value.length) return '—';
     if (value.every((v) => v === null || typeof v !== 'object')) return value.map((v) => valueNode(v, depth + 1)).join(', ') || '—';
     return h('ul', { class: 'plain-list' }, value.map((v) => h('li', {}, valueNode(v, depth + 1))));
   }
+  if (!Object.keys(value).length) return '—';
   return facts(Object.entries(value).map(([k, v]) => [humanize(k), valueNode(v, depth + 1)]));
 }
 
+// Insight keys that repeat the session's own attributes (shown above) are left out; the rest, known or not,
+// are shown — the server may add more.
+const REPEATED = new Set(['landing_page', 'exit_page', 'source', 'channel', 'audience', 'duration_s', 'identified', 'bounce']);
+
+function insightValue(key, value) {
+  if (key === 'pages' && Array.isArray(value)) return value.length ? value.map(String).join(' → ') : '—';
+  if (key === 'interactions' && value && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value);
+    return entries.length ? entries.map(([name, n]) => `${name} ×${formatInt(n)}`).join(', ') : 'none';
+  }
+  if (/_s$/.test(key) && typeof value === 'number') return formatDuration(value);
+  if (/_ms$/.test(key) && typeof value === 'number') return formatMs(value);
+  return valueNode(value);
+}
+
+const INSIGHT_LABELS = { pages: 'Journey', engaged_s: 'Engaged time', converted: 'Converted (signed up or in)' };
+
 function insightsPanel(insights) {
-  if (!insights || typeof insights !== 'object' || !Object.keys(insights).length) return null;
-  return h('section', { class: 'panel', 'aria-label': 'Insights' }, h('h2', { class: 'panel-title' }, 'Insights'), valueNode(insights));
+  if (!insights || typeof insights !== 'object') return null;
+  const entries = Object.entries(insights).filter(([k]) => !REPEATED.has(k));
+  if (!entries.length) return null;
+  return h(
+    'section',
+    { class: 'panel', 'aria-label': 'Insights' },
+    h('h2', { class: 'panel-title' }, 'Insights'),
+    facts(entries.map(([k, v]) => [INSIGHT_LABELS[k] || humanize(k), insightValue(k, v)])),
+  );
 }
 
 function offsetText(start, ts) {
@@ -236,7 +283,8 @@ function timeline(session, events) {
               h('time', { class: 'event-time', title: formatDateTime(e.ts) }, offsetText(start, e.ts)),
             ),
             e.page ? h('div', { class: 'event-page' }, String(e.page)) : null,
-            e.title ? h('div', { class: 'event-title muted' }, String(e.title)) : null,
+            // Engagement reports belong to the page view above them: its title is not repeated.
+            e.title && type !== 'engagement' ? h('div', { class: 'event-title muted' }, String(e.title)) : null,
             details.length ? h('div', { class: 'event-details' }, details.join(' · ')) : null,
             props.length ? h('div', { class: 'event-props' }, props.map(([k, v]) => h('span', { class: 'prop' }, `${k}: ${valueNode(v, 4)}`))) : null,
             sections.length

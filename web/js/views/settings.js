@@ -124,14 +124,21 @@ function shareLinksPanel(ctx) {
                 h(
                   'li',
                   { class: 'item' },
-                  h('span', { class: 'mono item-main' }, api.shareUrl(link)),
+                  h(
+                    'span',
+                    { class: 'item-main' },
+                    link.label ? `${link.label} ` : null,
+                    // The token is shown once, when the link is made; the list knows its first characters.
+                    link.prefix ? h('span', { class: 'mono muted' }, `${link.prefix}…`) : null,
+                  ),
                   link.created_at ? h('span', { class: 'muted small' }, `created ${formatDateTime(link.created_at)}`) : null,
+                  link.expires_at ? h('span', { class: 'muted small' }, `expires ${formatDateTime(link.expires_at)}`) : null,
                   h(
                     'button',
                     {
                       type: 'button',
                       class: 'button small danger',
-                      'aria-label': `Delete share link ${api.shareUrl(link)}`,
+                      'aria-label': `Delete share link ${link.label || link.prefix || link.id}`,
                       on: {
                         click: async (event) => {
                           if (!confirm('Delete this share link? Anyone using it loses access.')) return;
@@ -167,7 +174,11 @@ function shareLinksPanel(ctx) {
           button.disabled = true;
           try {
             const link = await api.createShareLink(site.id);
-            clear(created, h('p', {}, 'Anyone with this link can see this site’s dashboard, read-only:'), copyField(api.shareUrl(link || {}), 'Share link'));
+            clear(
+              created,
+              h('p', {}, 'Anyone with this link can see this site’s dashboard, read-only. Copy it now: it is shown only once.'),
+              copyField(api.shareUrl(link || {}), 'Share link'),
+            );
             load();
           } catch (error) {
             clear(created, errorBox(error));
@@ -248,7 +259,6 @@ function apiKeysPanel(ctx) {
   const siteSelect = h(
     'select',
     { id: 'key-site', class: 'select' },
-    h('option', { value: '' }, 'All sites'),
     ctx.sites.map((s) => h('option', { value: s.id, selected: s.id === ctx.site.id }, s.domain)),
   );
   const submit = h('button', { type: 'submit', class: 'button' }, 'Create key');
@@ -261,7 +271,7 @@ function apiKeysPanel(ctx) {
           event.preventDefault();
           submit.disabled = true;
           try {
-            const answer = (await api.createApiKey({ scope: scope.value, site: siteSelect.value || undefined })) || {};
+            const answer = (await api.createApiKey({ scope: scope.value, site: siteSelect.value })) || {};
             const secret = answer.key || answer.token || answer.secret;
             clear(
               created,

@@ -2,7 +2,7 @@
 // that turns green when the first page view arrives (a `today` query, polled).
 import * as api from '../api.js';
 import { clear, copyField, errorBox, h, isAbort } from '../dom.js';
-import { navigate } from '../state.js';
+import { navigate, readState, urlFor } from '../state.js';
 
 const POLL_MS = 5000;
 
@@ -57,6 +57,7 @@ export function renderAddSite(root, ctx) {
     clear(message);
     try {
       const site = await api.createSite({ domain: value, timezone: timezone.value.trim() || 'UTC' });
+      history.replaceState(null, '', urlFor(readState(), { site: site.id }));
       await ctx.reloadSites();
       clear(panel, h('h1', { class: 'view-title' }, `${site.domain} is ready`), snippetSection(site, signal, { openButton: true }));
     } catch (error) {
