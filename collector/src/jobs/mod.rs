@@ -67,7 +67,7 @@ pub async fn run(db: DatabaseConnection, mut lease: Lease) {
         if !lease.held().await {
             continue;
         }
-        let with_retention = rounds % RETENTION_EVERY == 0;
+        let with_retention = rounds.is_multiple_of(RETENTION_EVERY);
         rounds = rounds.wrapping_add(1);
         if let Err(error) = round(&db, with_retention).await {
             tracing::warn!(%error, "job round failed; retrying next round");

@@ -26,7 +26,7 @@ use buckets::TimeBuckets;
 pub use model::{Dimension, Filter, FilterOp, Metric, SortKey, StatsQuery};
 pub use parse::{RawQuery, MAX_LIMIT};
 use range::{day_start_ms, DateRange};
-use raw::{Cell, Cells, Key, Needs, Span};
+use raw::{Cells, Key, Needs, Span};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -186,7 +186,7 @@ fn fill_gaps(q: &StatsQuery, time: Option<&TimeBuckets>, cells: &mut Cells) {
         cells.entry(Vec::new()).or_default();
     } else if let (Some(time), 1) = (time, q.dimensions.len()) {
         for bucket in time.all() {
-            cells.entry(vec![Some(time.label(bucket))]).or_insert_with(Cell::default);
+            cells.entry(vec![Some(time.label(bucket))]).or_default();
         }
     }
 }
