@@ -251,6 +251,15 @@ fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
         // The distinct (session, value) pairs: a visit counts once per page it viewed.
         let mut sub = Query::select();
         sub.distinct().from_as(Alias::new("events"), Alias::new("e")).expr_as(cust("e.session_id"), Alias::new("sid"));
+        // Only the events of the span's sessions: without this, a past day would scan every event since.
+        let mut started = Query::select();
+        started
+            .column(Alias::new("id"))
+            .from(Alias::new("sessions"))
+            .and_where(Expr::col(Alias::new("site_id")).eq(span.site_id))
+            .and_where(Expr::col(Alias::new("started_at")).gte(span.start))
+            .and_where(Expr::col(Alias::new("started_at")).lt(span.end));
+        sub.and_where(col("e.session_id").in_subquery(started));
         for (i, d) in &event_dims {
             sub.expr_as(cust(d.column()), Alias::new(format!("d{i}")));
         }
