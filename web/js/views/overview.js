@@ -96,7 +96,7 @@ export function renderOverview(root, ctx) {
 
   root.append(reportControls(state), cards, chart, panels);
   loadCards(cards, base, signal);
-  loadChart(chart, base, state, signal).then((dispose) => {
+  loadChart(chart, base, state, signal, site).then((dispose) => {
     if (signal.aborted) dispose && dispose();
     else disposeChart = dispose;
   });
@@ -148,7 +148,21 @@ async function loadCards(cards, base, signal) {
   }
 }
 
-async function loadChart(chart, base, state, signal) {
+/** The current wall-clock time in `timezone`, as the chart's seconds (see chart.js); null if unknown. */
+function siteNowSeconds(timezone) {
+  try {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-CA', { timeZone: timezone || undefined, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
+        .formatToParts(new Date())
+        .map((p) => [p.type, p.value]),
+    );
+    return wallClockSeconds(`${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`);
+  } catch {
+    return null;
+  }
+}
+
+async function loadChart(chart, base, state, signal, ctxSite) {
   const hourly = state.period === 'today' || state.period === 'yesterday' || (state.period === 'custom' && state.from === state.to);
   const dimension = hourly ? 'time:hour' : 'time:day';
   clear(chart, h('h2', { class: 'panel-title' }, hourly ? 'Visitors by hour' : 'Visitors by day'), h('div', { class: 'chart-box loading-box' }, 'Loading…'));
@@ -171,10 +185,13 @@ async function loadChart(chart, base, state, signal) {
       box.append(h('p', { class: 'empty' }, 'No data for this period.'));
       return null;
     }
+    // Today's hours that have not happened yet (in the site's time zone) are gaps, not zeros.
+    const now = state.period === 'today' ? siteNowSeconds(ctxSite.timezone) : null;
+    const upToNow = (r, v) => (now !== null && r.x > now ? null : v);
     const dispose = timeChart(box, {
       x: rows.map((r) => r.x),
-      visitors: rows.map((r) => r.visitors),
-      pageviews: rows.map((r) => r.pageviews),
+      visitors: rows.map((r) => upToNow(r, r.visitors)),
+      pageviews: rows.map((r) => upToNow(r, r.pageviews)),
       // The previous period lines up by position: its first day under this period's first day.
       previous: previousRows.length ? rows.map((_, i) => (previousRows[i] ? previousRows[i].visitors : null)) : null,
       hourly,
@@ -188,7 +205,7 @@ async function loadChart(chart, base, state, signal) {
     return dispose;
   } catch (error) {
     if (isAbort(error)) return null;
-    clear(chart, h('h2', { class: 'panel-title' }, 'Visitors over time'), errorBox(error, () => loadChart(chart, base, state, signal)));
+    clear(chart, h('h2', { class: 'panel-title' }, 'Visitors over time'), errorBox(error, () => loadChart(chart, base, state, signal, ctxSite)));
     return null;
   }
 }
