@@ -14,6 +14,8 @@ struct Session {
     id: i64,
     started_ms: i64,
     expires_ms: i64,
+    /// The longest timeout any event gave the session (identified visits last longer).
+    ttl_ms: i64,
     page: Option<String>,
     group: Option<String>,
     /// Identified once, identified for the rest of the session.
@@ -25,7 +27,16 @@ struct Session {
 
 impl Session {
     fn new(id: i64, started_ms: i64) -> Session {
-        Session { id, started_ms, expires_ms: 0, page: None, group: None, identified: false, member: String::new() }
+        Session {
+            id,
+            started_ms,
+            expires_ms: 0,
+            ttl_ms: 0,
+            page: None,
+            group: None,
+            identified: false,
+            member: String::new(),
+        }
     }
 }
 
@@ -105,7 +116,9 @@ impl SessionStore for MemoryStore {
                 is_new = true;
                 Session::new(t.new_session_id, t.now_ms)
             });
-        session.expires_ms = t.now_ms + t.ttl_ms;
+        // An identified session keeps its longer timeout for the rest of the visit; late events never shorten it.
+        session.ttl_ms = session.ttl_ms.max(t.ttl_ms);
+        session.expires_ms = session.expires_ms.max(t.now_ms + session.ttl_ms);
         if let Some(page) = t.page {
             session.page = Some(page.to_owned());
         }

@@ -16,17 +16,30 @@
 -- The two indexes only let the real-time read find which page and group sets to count (live.lua).
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[8])
+local ttl = tonumber(ARGV[2])
 local is_new = 0
-local s = redis.call('HMGET', KEYS[1], 'id', 'start', 'page', 'group', 'member')
+local fields = {'id', 'start', 'page', 'group', 'member', 'last', 'ttl'}
+local s = redis.call('HMGET', KEYS[1], unpack(fields))
 if not s[1] then
   if KEYS[2] ~= KEYS[1] and redis.call('EXISTS', KEYS[2]) == 1 then
     redis.call('RENAME', KEYS[2], KEYS[1])
-    s = redis.call('HMGET', KEYS[1], 'id', 'start', 'page', 'group', 'member')
-  else
-    s = {ARGV[3], ARGV[1], false, false, false}
-    is_new = 1
+    s = redis.call('HMGET', KEYS[1], unpack(fields))
   end
 end
+-- The key's own expiry runs on the wall clock; events can carry other times (server-side senders backfill
+-- with `time`), so a session is also over once this event comes later than its timeout after the last one.
+local kept = tonumber(s[7] or '') or ttl
+local last = tonumber(s[6] or '')
+if s[1] and last and now - last > kept then
+  s = {false}
+end
+if not s[1] then
+  s = {ARGV[3], ARGV[1], false, false, false, false, false}
+  is_new = 1
+  kept = ttl
+end
+-- An identified session keeps its longer timeout for the rest of the visit (4 h, or 30 days remembered).
+if ttl < kept then ttl = kept end
 -- An empty stored page or group means none.
 if s[3] == '' then s[3] = false end
 if s[4] == '' then s[4] = false end
@@ -74,9 +87,14 @@ if page then mark(ARGV[11], page) end
 if group then mark(ARGV[12], group) end
 
 if is_new == 1 then
-  redis.call('HSET', KEYS[1], 'id', s[1], 'start', s[2], 'member', member, 'page', page or '', 'group', group or '')
-elseif moved or not s[5] then
-  redis.call('HSET', KEYS[1], 'member', member, 'page', page or '', 'group', group or '')
+  redis.call('HSET', KEYS[1], 'id', s[1], 'start', s[2], 'member', member, 'page', page or '', 'group', group or '',
+    'last', now, 'ttl', ttl)
+else
+  if moved or not s[5] then
+    redis.call('HSET', KEYS[1], 'member', member, 'page', page or '', 'group', group or '')
+  end
+  if not last or now > last then redis.call('HSET', KEYS[1], 'last', now) end
+  if ttl ~= tonumber(s[7] or '') then redis.call('HSET', KEYS[1], 'ttl', ttl) end
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl)
 return {s[1], s[2], is_new}

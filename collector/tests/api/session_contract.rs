@@ -181,6 +181,43 @@ async fn the_days_salt_is_created_once_and_then_stable(store: &dyn SessionStore)
     store.ping().await.unwrap();
 }
 
+/// Backfilled events carry their own times: two visits two hours apart are two sessions even when they arrive
+/// a millisecond apart.
+async fn event_times_decide_the_timeout_for_backfills(store: &dyn SessionStore) {
+    let site = site();
+    let mut t = touch(&site, 11, "/");
+    t.now_ms = now() - 6 * 3_600_000;
+    let morning = store.touch(&t).await.unwrap();
+    t.now_ms += 10 * 60_000;
+    t.new_session_id += 1;
+    assert_eq!(store.touch(&t).await.unwrap().session_id, morning.session_id, "ten minutes later: same visit");
+    t.now_ms += 2 * 3_600_000;
+    t.new_session_id += 1;
+    let later = store.touch(&t).await.unwrap();
+    assert!(later.is_new, "two hours later: a new visit");
+    assert_ne!(later.session_id, morning.session_id);
+}
+
+/// After `identify` (4 h timeout), the visit's later anonymous-looking events keep the 4 hours.
+async fn an_identified_session_keeps_its_longer_timeout(store: &dyn SessionStore) {
+    let site = site();
+    let mut t = touch(&site, 12, "/");
+    t.now_ms = now() - 6 * 3_600_000;
+    let first = store.touch(&t).await.unwrap();
+    t.identified = true;
+    t.ttl_ms = 4 * 3_600_000;
+    t.now_ms += 60_000;
+    store.touch(&t).await.unwrap();
+    t.identified = false;
+    t.ttl_ms = 30 * 60 * 1000;
+    t.now_ms += 60_000;
+    store.touch(&t).await.unwrap();
+    t.now_ms += 3 * 3_600_000;
+    t.new_session_id += 1;
+    let back = store.touch(&t).await.unwrap();
+    assert_eq!(back.session_id, first.session_id, "three hours later, still the identified visit");
+}
+
 async fn contract(store: Arc<dyn SessionStore>) {
     touches_within_the_timeout_share_one_session(store.as_ref()).await;
     a_touch_after_the_timeout_opens_a_new_session(store.as_ref()).await;
@@ -189,6 +226,8 @@ async fn contract(store: Arc<dyn SessionStore>) {
     live_lists_pages_and_groups_most_visited_first(store.as_ref()).await;
     live_lists_are_capped_keeping_the_most_visited(store.as_ref()).await;
     an_identified_session_stays_identified(store.as_ref()).await;
+    event_times_decide_the_timeout_for_backfills(store.as_ref()).await;
+    an_identified_session_keeps_its_longer_timeout(store.as_ref()).await;
     the_days_salt_is_created_once_and_then_stable(store.as_ref()).await;
 }
 
