@@ -69,12 +69,15 @@ pub struct DemoArgs {
     /// Days of traffic, ending now (at most 30: how far back an event may be dated).
     #[arg(long, default_value_t = MAX_DAYS, value_parser = clap::value_parser!(u32).range(1..=MAX_DAYS as i64))]
     pub days: u32,
-    /// Visitors in total (about 4 events each; returning visitors come back on later days).
+    /// Visitors in total (about 7 events each, so 140,000 make a million; some come back on later days).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
     pub visitors: u64,
     /// Seed of the random traffic: the same seed gives the same visitors doing the same things.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Leave finalising sessions and building rollups to the jobs of a running collector (or `footfall rollup`).
+    #[arg(long)]
+    pub no_rollup: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,10 +121,18 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
-/// `footfall demo`: runs the demo and prints its summary line on stderr (stdout stays empty).
+/// `footfall demo`: runs the demo and prints its summary line on stderr (stdout stays empty); then, unless told
+/// not to, finalises the sessions and builds the rollups of the site, as a collector's jobs would within a
+/// minute, so the dashboard is complete even with no collector running.
 pub async fn command(settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
+    let rollup = !args.no_rollup;
+    let url = settings.database.url.clone();
     let summary = run(settings, args).await?;
     eprintln!("{}", summary_line(&summary));
+    if rollup {
+        let db = store::connect(&url, 2).await?;
+        crate::jobs::commands::rollup(&db, false, Some(&summary.site)).await?;
+    }
     Ok(())
 }
 

@@ -67,13 +67,14 @@ pub fn summary_line(s: &Summary) -> String {
     let dropped =
         if s.dropped > 0 { format!(" ({} dropped by the pipeline)", thousands(s.dropped)) } else { String::new() };
     format!(
-        "demo: {} events sent, {} stored{dropped}, {} sessions, {} visits over {} days for site {} in {:.1} s ({} events/s)",
+        "demo: {} events sent, {} stored{dropped}, {} sessions, {} visits over {} days for site {} (seed {}) in {:.1} s ({} events/s)",
         thousands(s.sent),
         thousands(s.stored),
         thousands(s.sessions),
         thousands(s.visits),
         s.days,
         s.site,
+        s.seed,
         s.elapsed.as_secs_f64(),
         thousands(rate(s.stored, s.elapsed)),
     )

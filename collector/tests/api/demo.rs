@@ -28,7 +28,8 @@ async fn demo_fills_a_site_with_past_days_of_traffic(kind: Db) {
     let app = spawn_app_with(settings.clone()).await;
     let twin =
         sites::create(&app.db, sites::NewSite { domain: DOMAIN, public_id: None, timezone: None }).await.unwrap();
-    let args = |site: &str| DemoArgs { site: Some(site.to_owned()), days: 5, visitors: 300, seed: Some(7) };
+    let args =
+        |site: &str| DemoArgs { site: Some(site.to_owned()), days: 5, visitors: 300, seed: Some(7), no_rollup: true };
     let before = store::now_ms();
     let summary = demo::run(settings.clone(), args(&app.site)).await.unwrap();
     let after = store::now_ms();
@@ -111,8 +112,8 @@ async fn demo_on_postgres() {
     demo_fills_a_site_with_past_days_of_traffic(Db::Postgres).await
 }
 
-#[test]
-fn the_command_creates_a_demo_site_when_there_is_none_and_keeps_stdout_empty() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_creates_a_demo_site_when_there_is_none_and_keeps_stdout_empty() {
     let dir = temp_dir("demo-cli");
     let db_path = dir.join("demo.db");
     let env = vec![
@@ -127,13 +128,19 @@ fn the_command_creates_a_demo_site_when_there_is_none_and_keeps_stdout_empty() {
     assert!(stderr.contains("created site demo.footfall.local with id "), "{stderr}");
     assert!(stderr.contains("GeoIP2 test database"), "{stderr}");
     assert!(stderr.contains(" events sent, ") && stderr.contains(" events/s)"), "{stderr}");
+    assert!(stderr.contains("rolled up ") && stderr.contains(" session(s) finalised"), "{stderr}");
     assert!(!stderr.contains('\r'), "no progress bar when stderr is not a terminal: {stderr}");
+    // The sessions of the past days are finalised (bounce and score stored), as a collector's jobs would.
+    let db = store::connect(&env[0].1, 1).await.unwrap();
+    assert!(number(&db, "SELECT COUNT(*) AS n FROM sessions WHERE ended_at IS NOT NULL").await > 10);
     let leftovers: Vec<_> = std::fs::read_dir(dir.join("data")).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(leftovers.iter().all(|name| !name.to_string_lossy().starts_with("demo-spool")), "{leftovers:?}");
 
     // A second run fills the same (first) site; bad arguments fail clearly.
-    let again = footfall_command(&env).args(["demo", "--days", "1", "--visitors", "5"]).output().unwrap();
-    assert!(again.status.success() && !String::from_utf8_lossy(&again.stderr).contains("created site"));
+    let again =
+        footfall_command(&env).args(["demo", "--days", "1", "--visitors", "5", "--no-rollup"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success() && !stderr.contains("created site") && !stderr.contains("rolled up"), "{stderr}");
     for (args, message) in [(["--days", "31"], "31"), (["--site", "nope"], "no site `nope`")] {
         let output = footfall_command(&env).arg("demo").args(args).output().unwrap();
         assert!(!output.status.success(), "{args:?}");
