@@ -7,6 +7,7 @@ mod m20261121_000001_core;
 mod m20261121_000002_enrichment;
 mod m20261121_000003_analytics;
 mod m20261121_000004_auth;
+mod m20261121_000005_visitor_rollups;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_enrichment::Migration),
             Box::new(m20261121_000003_analytics::Migration),
             Box::new(m20261121_000004_auth::Migration),
+            Box::new(m20261121_000005_visitor_rollups::Migration),
         ]
     }
 }

@@ -151,14 +151,16 @@ async fn record_conversions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) 
 /// Marks the site's rolled-up days that end after `since` for rebuilding; the version bump tells a rollup
 /// build running right now that its result is already stale.
 async fn mark_rollups_stale(txn: &DatabaseTransaction, site_id: i64, since: i64) -> Result<(), DbErr> {
-    let mut update = Query::update();
-    update
-        .table(Alias::new("rollup_days"))
-        .value(Alias::new("dirty"), true)
-        .value(Alias::new("version"), Expr::cust("version + 1"))
-        .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
-        .and_where(Expr::col(Alias::new("day_end")).gt(since));
-    txn.execute(txn.get_database_backend().build(&update)).await?;
+    for table in ["rollup_days", "visitor_rollup_days"] {
+        let mut update = Query::update();
+        update
+            .table(Alias::new(table))
+            .value(Alias::new("dirty"), true)
+            .value(Alias::new("version"), Expr::cust("version + 1"))
+            .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
+            .and_where(Expr::col(Alias::new("day_end")).gt(since));
+        txn.execute(txn.get_database_backend().build(&update)).await?;
+    }
     Ok(())
 }
 

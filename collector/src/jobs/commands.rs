@@ -24,7 +24,7 @@ pub async fn rollup(db: &DatabaseConnection, rebuild: bool, only: Option<&str>) 
         if only.is_some_and(|id| id != site.public_id) {
             continue;
         }
-        let days = rollup::pending_days(db, &site, now, rebuild).await?;
+        let days = rollup::pending(db, &site, now, rebuild).await?;
         plan.push((site, days));
     }
     if let Some(id) = only {
@@ -49,7 +49,7 @@ pub async fn cleanup(db: &DatabaseConnection) -> anyhow::Result<()> {
     let now = now_ms();
     // Days about to lose their raw data keep their figures in rollups.
     for site in all_sites(db).await? {
-        let days = rollup::pending_days(db, &site, now, false).await?;
+        let days = rollup::pending(db, &site, now, false).await?;
         rollup::build(db, &site, &days, now, || {}).await?;
     }
     let policies = retention::policies(db).await?;

@@ -39,7 +39,7 @@ pub async fn round(db: &DatabaseConnection, with_retention: bool) -> anyhow::Res
         tracing::debug!(ended, "sessions finalised");
     }
     for site in all_sites(db).await? {
-        let days = rollup::pending_days(db, &site, now, false).await?;
+        let days = rollup::pending(db, &site, now, false).await?;
         rollup::build(db, &site, &days, now, || {}).await?;
     }
     if with_retention {

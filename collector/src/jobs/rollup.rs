@@ -10,13 +10,43 @@ use crate::query::range::day_start_ms;
 use crate::query::rollups;
 use crate::store::sites::Site;
 
+/// What a day's rollup is: the site's local day (metrics), or a UTC day (anonymous visitors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Calendar {
+    Local,
+    Utc,
+}
+
+/// A day to build, in its calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    pub calendar: Calendar,
+    pub day: NaiveDate,
+}
+
+/// Both kinds of pending days of a site: local days for metrics, UTC days for visitors.
+pub async fn pending(db: &DatabaseConnection, site: &Site, now_ms: i64, rebuild: bool) -> Result<Vec<Pending>, DbErr> {
+    let mut out = Vec::new();
+    for calendar in [Calendar::Local, Calendar::Utc] {
+        for day in pending_days(db, site, now_ms, rebuild, calendar).await? {
+            out.push(Pending { calendar, day });
+        }
+    }
+    Ok(out)
+}
+
 /// Days of one site that need building, oldest first. `rebuild` takes every day with raw data.
 pub async fn pending_days(
     db: &DatabaseConnection,
     site: &Site,
     now_ms: i64,
     rebuild: bool,
+    calendar: Calendar,
 ) -> Result<Vec<NaiveDate>, DbErr> {
+    let tz = match calendar {
+        Calendar::Local => site.timezone,
+        Calendar::Utc => chrono_tz::UTC,
+    };
     let backend = db.get_database_backend();
     let mut first = Query::select();
     first
@@ -28,9 +58,8 @@ pub async fn pending_days(
         None => None,
     };
     let Some(first) = first else { return Ok(Vec::new()) };
-    let local = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&site.timezone).date_naive()
-    };
+    let local =
+        |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&tz).date_naive();
     let today = local(now_ms);
     // Raw data older than retention is gone: rebuilding such a day would erase its rollup.
     let oldest = today - chrono::Days::new(site.retention_days.max(1) as u64);
@@ -38,7 +67,10 @@ pub async fn pending_days(
 
     let mut known = Query::select();
     known
-        .from(Alias::new("rollup_days"))
+        .from(Alias::new(match calendar {
+            Calendar::Local => "rollup_days",
+            Calendar::Utc => "visitor_rollup_days",
+        }))
         .columns(["day", "dirty"].map(Alias::new))
         .and_where(Expr::col(Alias::new("site_id")).eq(site.id));
     let mut state: HashMap<String, bool> = HashMap::new();
@@ -47,7 +79,7 @@ pub async fn pending_days(
     }
     Ok(from
         .iter_days()
-        .take_while(|d| *d < today && day_start_ms(site.timezone, *d + chrono::Days::new(1)) <= now_ms)
+        .take_while(|d| *d < today && day_start_ms(tz, *d + chrono::Days::new(1)) <= now_ms)
         .filter(|d| rebuild || state.get(&d.to_string()).copied().unwrap_or(true))
         .collect())
 }
@@ -56,12 +88,15 @@ pub async fn pending_days(
 pub async fn build(
     db: &DatabaseConnection,
     site: &Site,
-    days: &[NaiveDate],
+    days: &[Pending],
     now_ms: i64,
     mut progress: impl FnMut(),
 ) -> Result<(), DbErr> {
-    for day in days {
-        rollups::build_day(db, site, *day, now_ms).await?;
+    for p in days {
+        match p.calendar {
+            Calendar::Local => rollups::build_day(db, site, p.day, now_ms).await?,
+            Calendar::Utc => crate::query::visitors::build_day(db, site, p.day, now_ms).await?,
+        }
         progress();
     }
     Ok(())

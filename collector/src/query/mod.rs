@@ -13,8 +13,9 @@ pub mod range;
 pub mod raw;
 pub mod rollups;
 pub mod score;
-pub mod sessions;
 mod sections;
+pub mod sessions;
+pub mod visitors;
 
 use std::cmp::Ordering;
 
@@ -119,6 +120,7 @@ async fn answer(
         filters: &q.filters,
         time: time.as_ref(),
         tz: q.timezone,
+        who: raw::Who::All,
     };
     let mut cells = Cells::new();
     if source == Source::Rollups && rollups_apply(q) {
@@ -141,8 +143,7 @@ async fn answer(
             }
         }
         if needs.visitors {
-            let visitors_only = Needs { visitors: true, ..Default::default() };
-            merge(&mut cells, raw::cells(db, &span_of(range), visitors_only).await?);
+            merge(&mut cells, visitors::count(db, &span_of(range), range).await?);
         }
     } else {
         cells = raw::cells(db, &span_of(range), needs).await?;

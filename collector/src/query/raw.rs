@@ -60,6 +60,7 @@ impl Needs {
 }
 
 /// One stretch of time to aggregate over, and how to bucket it.
+#[derive(Clone, Copy)]
 pub struct Span<'a> {
     pub site_id: i64,
     /// `[start, end)` in epoch ms: whole local days.
@@ -70,6 +71,18 @@ pub struct Span<'a> {
     pub time: Option<&'a TimeBuckets>,
     /// The zone local days are counted in (scroll is per page view and local day).
     pub tz: chrono_tz::Tz,
+    /// Whose visits `visitors` counts (the other session metrics always count all visits).
+    pub who: Who,
+}
+
+/// Anonymous visitors (a hash per UTC day) and identified users (a user hash) are counted apart where
+/// rollups add up the former per UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Who {
+    #[default]
+    All,
+    Anonymous,
+    Identified,
 }
 
 const VISITOR_KEY: &str = "COALESCE(s.user_hash, CAST(s.visitor AS TEXT))";
@@ -288,7 +301,23 @@ fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
             .expr_as(sum("CASE WHEN s.converted_at IS NOT NULL THEN 1 ELSE 0 END"), Alias::new("cv"));
     }
     if needs.visitors {
-        select.expr_as(cust(format!("COUNT(DISTINCT {VISITOR_KEY})")), Alias::new("vs"));
+        let key = match span.who {
+            Who::All => VISITOR_KEY,
+            Who::Anonymous => "s.visitor",
+            Who::Identified => "s.user_hash",
+        };
+        select.expr_as(cust(format!("COUNT(DISTINCT {key})")), Alias::new("vs"));
+    }
+    match span.who {
+        Who::All => {}
+        Who::Anonymous => {
+            debug_assert!(!needs.sessions, "visit metrics count every visit");
+            select.and_where(cust("s.user_hash IS NULL"));
+        }
+        Who::Identified => {
+            debug_assert!(!needs.sessions, "visit metrics count every visit");
+            select.and_where(cust("s.user_hash IS NOT NULL"));
+        }
     }
     select
 }

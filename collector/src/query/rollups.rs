@@ -149,8 +149,16 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
         std::iter::once(None).chain(Dimension::ALL.into_iter().filter(|d| rolled_up(*d)).map(Some)).collect();
     for dimension in dimensions {
         let dims: Vec<Dimension> = dimension.into_iter().collect();
-        let span =
-            Span { site_id: site.id, start, end, dimensions: &dims, filters: &[], time: None, tz: site.timezone };
+        let span = Span {
+            site_id: site.id,
+            start,
+            end,
+            dimensions: &dims,
+            filters: &[],
+            time: None,
+            tz: site.timezone,
+            who: raw::Who::All,
+        };
         for (key, cell) in raw::cells(db, &span, all).await? {
             if cell.partial == Partial::default() && dimension.is_some() {
                 continue;

@@ -223,7 +223,7 @@ pub async fn update(
 
 /// Tables holding a site's data, deleted with it (the site row last).
 const SITE_TABLES: &[&str] =
-    &["events", "sessions", "identities", "rollups", "rollup_days", "bot_ledger", "api_keys", "share_links"];
+    &["events", "sessions", "identities", "rollups", "rollup_days", "visitor_rollups", "visitor_rollup_days", "bot_ledger", "api_keys", "share_links"];
 
 /// Deletes a site and everything stored for it, in one transaction; `false` if there is no such site.
 pub async fn delete(db: &DatabaseConnection, site_id: i64) -> Result<bool, StoreError> {

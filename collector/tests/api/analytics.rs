@@ -329,19 +329,30 @@ struct Case {
     source_filter: Option<&'static str>,
 }
 
-const CASES: [Case; 7] = [
-    Case { timezone: "UTC", dimension: None, source_filter: None },
+/// `SITE` stands for the site's own zone: those queries are the ones rollups answer.
+const SITE: &str = "SITE";
+const CASES: [Case; 8] = [
+    Case { timezone: SITE, dimension: None, source_filter: None },
+    Case { timezone: SITE, dimension: Some("page"), source_filter: None },
+    Case { timezone: SITE, dimension: Some("source"), source_filter: None },
+    Case { timezone: SITE, dimension: Some("entry_page"), source_filter: None },
+    Case { timezone: SITE, dimension: Some("time:day"), source_filter: None },
     Case { timezone: "UTC", dimension: Some("page"), source_filter: None },
-    Case { timezone: "UTC", dimension: Some("source"), source_filter: None },
-    Case { timezone: "UTC", dimension: Some("entry_page"), source_filter: None },
-    Case { timezone: "UTC", dimension: Some("time:day"), source_filter: None },
     Case { timezone: "America/New_York", dimension: Some("time:day"), source_filter: None },
     Case { timezone: "Asia/Kolkata", dimension: Some("page"), source_filter: Some("Google") },
 ];
 
-fn request(app: &TestApp, case: &Case) -> Value {
+fn zone(case: &Case, site_zone: &str) -> String {
+    if case.timezone == SITE {
+        site_zone.to_owned()
+    } else {
+        case.timezone.to_owned()
+    }
+}
+
+fn request(app: &TestApp, case: &Case, site_zone: &str) -> Value {
     let mut q = json!({
-        "site": app.site, "metrics": METRICS, "date_range": "7d", "timezone": case.timezone, "limit": 1000,
+        "site": app.site, "metrics": METRICS, "date_range": "7d", "timezone": zone(case, site_zone), "limit": 1000,
     });
     if let Some(d) = case.dimension {
         q["dimensions"] = json!([d]);
@@ -355,16 +366,22 @@ fn request(app: &TestApp, case: &Case) -> Value {
 /// Every case: the API equals the reference, and the raw-only computation equals what the API answered.
 async fn check_all(app: &TestApp, visits: &[Visit], stage: &str) {
     let site = std::sync::Arc::new(footfall::store::sites::find(&app.db, &app.site).await.unwrap().unwrap());
+    let site_zone = site.timezone.name();
     for case in &CASES {
-        let tz: Tz = case.timezone.parse().unwrap();
+        let tz: Tz = zone(case, site_zone).parse().unwrap();
         let now = chrono::Utc::now();
         let today = now.with_timezone(&tz).date_naive();
         let days: Vec<NaiveDate> = (0..7).rev().map(|d| today - chrono::Days::new(d)).collect();
         let expected = reference(visits, tz, &days, case.dimension, case.source_filter);
-        let (status, body) = app.query(request(app, case)).await;
+        let (status, body) = app.query(request(app, case, site_zone)).await;
         assert_eq!(status, 200, "{body}");
         let got = as_map(&body);
-        let what = format!("{stage}: {} by {:?} filtered {:?}", case.timezone, case.dimension, case.source_filter);
+        let what = format!(
+            "{stage}: {} (site {site_zone}) by {:?} filtered {:?}",
+            tz.name(),
+            case.dimension,
+            case.source_filter
+        );
         for (key, want) in &expected {
             let have = got.get(key).unwrap_or_else(|| panic!("{what}: no row {key:?}; got {body}"));
             for (i, m) in METRICS.iter().enumerate() {
@@ -373,7 +390,7 @@ async fn check_all(app: &TestApp, visits: &[Visit], stage: &str) {
         }
         assert_eq!(got.len(), expected.len(), "{what}: rows {:?}", got.keys().collect::<Vec<_>>());
 
-        let raw: RawQuery = serde_json::from_value(request(app, case)).unwrap();
+        let raw: RawQuery = serde_json::from_value(request(app, case, site_zone)).unwrap();
         let parsed = raw.validate(site.clone(), now, today).unwrap();
         let raw_only = query::run_with(&app.db, &parsed, Source::Raw).await.unwrap();
         assert_eq!(raw_only["results"], body["results"], "{what}: raw-only differs from the answer");
@@ -381,11 +398,18 @@ async fn check_all(app: &TestApp, visits: &[Visit], stage: &str) {
 }
 
 async fn answers_match_an_independent_reference_with_and_without_rollups(db: Db, sessions: Sessions) {
+    // A site in UTC, and one whose local midnight cuts UTC days at the half hour.
+    for zone in ["UTC", "Asia/Kolkata"] {
+        check_site_in_zone(db, sessions, zone).await;
+    }
+}
+
+async fn check_site_in_zone(db: Db, sessions: Sessions, zone: &str) {
     let dir = temp_dir("analytics");
     let url = fresh_database(db, &dir).await;
     let mut s = settings(&url, sessions, dir.join("data"));
     s.jobs.enabled = false;
-    let app = spawn_app_with(s).await;
+    let app = spawn_app_in_zone(s, Some(zone)).await;
     let now = chrono::Utc::now().timestamp_millis();
     let mut visits = generate(7, now);
     for v in &visits {
@@ -398,6 +422,9 @@ async fn answers_match_an_independent_reference_with_and_without_rollups(db: Db,
     footfall::jobs::round(&app.db, true).await.unwrap();
     let clean = app.count(&format!("rollup_days WHERE site_id = {} AND dirty = FALSE", app.site_id)).await;
     assert!(clean >= 4, "four past days rolled up, got {clean}");
+    let visitor_days =
+        app.count(&format!("visitor_rollup_days WHERE site_id = {} AND dirty = FALSE", app.site_id)).await;
+    assert!(visitor_days >= 4, "four past UTC days of visitors rolled up, got {visitor_days}");
     check_all(&app, &visits, "rollups").await;
 
     // A late event lands on a rolled-up day: the day is read raw until the job rebuilds it.
@@ -425,6 +452,7 @@ async fn answers_match_an_independent_reference_with_and_without_rollups(db: Db,
     check_all(&app, &visits, "dirty day").await;
     footfall::jobs::round(&app.db, false).await.unwrap();
     assert_eq!(app.count(&format!("rollup_days WHERE site_id = {} AND dirty = TRUE", app.site_id)).await, 0);
+    assert_eq!(app.count(&format!("visitor_rollup_days WHERE site_id = {} AND dirty = TRUE", app.site_id)).await, 0);
     check_all(&app, &visits, "rebuilt").await;
 }
 on_every_backend!(answers_match_an_independent_reference_with_and_without_rollups);

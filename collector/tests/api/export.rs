@@ -289,7 +289,15 @@ async fn users_read_and_erase(db: Db) {
 
     // Yesterday rolled up: the query answers it from rollups.
     let site = footfall::store::sites::find(&app.db, &app.site).await.unwrap().unwrap();
-    footfall::jobs::rollup::build(&app.db, &site, &[yesterday], Utc::now().timestamp_millis(), || {}).await.unwrap();
+    footfall::jobs::rollup::build(
+        &app.db,
+        &site,
+        &[footfall::jobs::rollup::Pending { calendar: footfall::jobs::rollup::Calendar::Local, day: yesterday }],
+        Utc::now().timestamp_millis(),
+        || {},
+    )
+    .await
+    .unwrap();
     let (dirty, version) = rollup_day(&app, &yesterday.to_string()).await;
     assert!(!dirty);
     let day = json!([yesterday.to_string(), yesterday.to_string()]);
@@ -345,7 +353,15 @@ async fn users_read_and_erase(db: Db) {
     assert_eq!(app.count(&format!("sessions WHERE site_id = {}", app.site_id)).await, 2);
     assert_eq!(app.count(&format!("identities WHERE site_id = {}", app.site_id)).await, 1);
     // Rebuilt, the rollup agrees with raw data.
-    footfall::jobs::rollup::build(&app.db, &site, &[yesterday], Utc::now().timestamp_millis(), || {}).await.unwrap();
+    footfall::jobs::rollup::build(
+        &app.db,
+        &site,
+        &[footfall::jobs::rollup::Pending { calendar: footfall::jobs::rollup::Calendar::Local, day: yesterday }],
+        Utc::now().timestamp_millis(),
+        || {},
+    )
+    .await
+    .unwrap();
     assert!(!rollup_day(&app, &yesterday.to_string()).await.0);
     assert_eq!(totals(&app, &day).await, json!([2, 2, 1]));
 }

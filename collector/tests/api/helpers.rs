@@ -93,12 +93,17 @@ pub async fn spawn_app(db: Db, sessions: Sessions) -> TestApp {
 
 /// Starts a collector with these settings; the database gets one site (`DOMAIN`) with a random id, and keys.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    spawn_app_in_zone(settings, None).await
+}
+
+/// The same, with the site's reports in an IANA time zone.
+pub async fn spawn_app_in_zone(settings: Settings, timezone: Option<&str>) -> TestApp {
     let db = store::connect(&settings.database.url, 2).await.expect("database must be reachable");
     store::migrate(&db).await.expect("migrate");
     let site_id = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let site = match sites::find(&db, &site_id).await.expect("lookup") {
         Some(site) => site,
-        None => sites::create(&db, sites::NewSite { domain: DOMAIN, public_id: Some(&site_id), timezone: None })
+        None => sites::create(&db, sites::NewSite { domain: DOMAIN, public_id: Some(&site_id), timezone })
             .await
             .expect("site"),
     };

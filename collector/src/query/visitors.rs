@@ -1,0 +1,230 @@
+//! `visitors` from rollups, exactly. A distinct count does not add up across days in general — but an
+//! anonymous visitor's hash changes every UTC day, so anonymous visitors of different UTC days are always
+//! different and their counts add up. Per UTC day the visitor rollups keep the whole day's count and, where
+//! the site's local midnight cuts the UTC day, the count of each local-day piece. A local-day range (or a
+//! time bucket) then takes the whole count of each UTC day it fully covers and the piece counts at its edges.
+//! Identified users (one id across days) are counted from sessions, through a partial index; UTC days without
+//! a clean rollup are counted raw.
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait, Value as SqlValue};
+
+use super::model::Dimension;
+use super::range::{day_start_ms, DateRange};
+use super::raw::{self, Cells, Needs, Span, Who};
+use super::rollups::rolled_up;
+use crate::store::sites::Site;
+
+const DAY_MS: i64 = 86_400_000;
+const VISITORS: Needs = Needs { events: false, scroll: false, sessions: false, visitors: true };
+
+fn utc_day(u: i64) -> NaiveDate {
+    NaiveDate::default() + chrono::Days::new(u as u64)
+}
+
+/// The site's local days that some instant of UTC day `u` falls in (one or two; three on no real zone).
+fn local_days(tz: chrono_tz::Tz, u: i64) -> Vec<NaiveDate> {
+    let local =
+        |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&tz).date_naive();
+    let (first, last) = (local(u * DAY_MS), local((u + 1) * DAY_MS - 1));
+    first.iter_days().take_while(|d| *d <= last).collect()
+}
+
+/// Visitors per cell of a rollup-compatible query (site's zone, no filters, at most one value dimension).
+pub async fn count(db: &DatabaseConnection, span: &Span<'_>, range: &DateRange) -> Result<Cells, DbErr> {
+    let mut out = raw::cells(db, &Span { who: Who::Identified, ..*span }, VISITORS).await?;
+    let anonymous = Span { who: Who::Anonymous, ..*span };
+    let dimension = span.dimensions.iter().copied().find(|d| !d.is_time());
+    let (first, last) = (span.start.div_euclid(DAY_MS), (span.end - 1).div_euclid(DAY_MS));
+    let clean = clean_days(db, span.site_id, first, last).await?;
+    let rows = read(db, span.site_id, dimension, &clean).await?;
+    let mut add = |cells: Cells| {
+        for (key, cell) in cells {
+            out.entry(key).or_default().visitors += cell.visitors;
+        }
+    };
+    for u in first..=last {
+        let (u_start, u_end) = (u * DAY_MS, (u + 1) * DAY_MS);
+        let portion = Span { start: u_start.max(span.start), end: u_end.min(span.end), ..anonymous };
+        if !clean.contains(&u) {
+            add(raw::cells(db, &portion, VISITORS).await?);
+            continue;
+        }
+        let pieces = local_days(span.tz, u);
+        // Pieces of this UTC day inside the range, grouped by the time bucket they fall in.
+        let mut buckets: Vec<(Option<String>, Vec<NaiveDate>)> = Vec::new();
+        for day in pieces.iter().copied().filter(|d| *d >= range.from && *d <= range.to) {
+            let label = span.time.map(|t| t.label(t.bucket_of_day(day)));
+            match buckets.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, days)) => days.push(day),
+                None => buckets.push((label, vec![day])),
+            }
+        }
+        for (label, days) in buckets {
+            let piece = if days.len() == pieces.len() {
+                String::new()
+            } else if days.len() == 1 {
+                days[0].to_string()
+            } else {
+                // Only a zone with a local day shorter than a UTC day and inside one could get here.
+                add(raw::cells(db, &portion, VISITORS).await?);
+                break;
+            };
+            let mut cells = Cells::new();
+            for (value, visitors) in rows.get(&(u, piece)).into_iter().flatten() {
+                let key =
+                    span.dimensions.iter().map(|d| if d.is_time() { label.clone() } else { value.clone() }).collect();
+                cells.entry(key).or_default().visitors += visitors;
+            }
+            add(cells);
+        }
+    }
+    Ok(out)
+}
+
+async fn clean_days(db: &DatabaseConnection, site_id: i64, first: i64, last: i64) -> Result<HashSet<i64>, DbErr> {
+    let mut select = Query::select();
+    select
+        .from(Alias::new("visitor_rollup_days"))
+        .column(Alias::new("day_start"))
+        .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
+        .and_where(Expr::col(Alias::new("day_start")).gte(first * DAY_MS))
+        .and_where(Expr::col(Alias::new("day_start")).lte(last * DAY_MS))
+        .and_where(Expr::col(Alias::new("dirty")).eq(false));
+    let rows = db.query_all(db.get_database_backend().build(&select)).await?;
+    rows.iter().map(|r| Ok(r.try_get::<i64>("", "day_start")?.div_euclid(DAY_MS))).collect()
+}
+
+type Rows = HashMap<(i64, String), Vec<(Option<String>, i64)>>;
+
+async fn read(
+    db: &DatabaseConnection,
+    site_id: i64,
+    dimension: Option<Dimension>,
+    days: &HashSet<i64>,
+) -> Result<Rows, DbErr> {
+    let mut out = Rows::new();
+    let days: Vec<String> = days.iter().map(|u| utc_day(*u).to_string()).collect();
+    for chunk in days.chunks(400) {
+        let mut select = Query::select();
+        select
+            .from(Alias::new("visitor_rollups"))
+            .columns(["day", "piece", "value", "visitors"].map(Alias::new))
+            .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
+            .and_where(Expr::col(Alias::new("dimension")).eq(dimension.map(|d| d.name()).unwrap_or("")))
+            .and_where(Expr::col(Alias::new("day")).is_in(chunk.iter().cloned()));
+        for row in db.query_all(db.get_database_backend().build(&select)).await? {
+            let day: String = row.try_get("", "day")?;
+            let Ok(day) = day.parse::<NaiveDate>() else { continue };
+            let u = (day - NaiveDate::default()).num_days();
+            let value: String = row.try_get("", "value")?;
+            out.entry((u, row.try_get("", "piece")?))
+                .or_default()
+                .push((Some(value).filter(|v| !v.is_empty()), row.try_get("", "visitors")?));
+        }
+    }
+    Ok(out)
+}
+
+/// Rebuilds one UTC day's visitor rollups for a site (claim, build, mark clean unless touched meanwhile —
+/// as `rollups::build_day`).
+pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now_ms: i64) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let u = (day - NaiveDate::default()).num_days();
+    let (u_start, u_end) = (u * DAY_MS, (u + 1) * DAY_MS);
+    let day_text = day.to_string();
+    let mut claim = Query::insert();
+    claim
+        .into_table(Alias::new("visitor_rollup_days"))
+        .columns(["site_id", "day", "day_start", "day_end", "dirty", "version", "built_at"].map(Alias::new))
+        .values_panic([
+            site.id.into(),
+            day_text.clone().into(),
+            u_start.into(),
+            u_end.into(),
+            true.into(),
+            0i64.into(),
+            now_ms.into(),
+        ])
+        .on_conflict(OnConflict::columns(["site_id", "day"].map(Alias::new)).do_nothing().to_owned());
+    db.execute(backend.build(&claim)).await?;
+    let mut version = Query::select();
+    version
+        .from(Alias::new("visitor_rollup_days"))
+        .column(Alias::new("version"))
+        .and_where(Expr::col(Alias::new("site_id")).eq(site.id))
+        .and_where(Expr::col(Alias::new("day")).eq(day_text.clone()));
+    let version: i64 = match db.query_one(backend.build(&version)).await? {
+        Some(row) => row.try_get("", "version")?,
+        None => return Err(DbErr::RecordNotFound("visitor rollup day vanished".into())),
+    };
+
+    let pieces = local_days(site.timezone, u);
+    let mut spans: Vec<(String, i64, i64)> = vec![(String::new(), u_start, u_end)];
+    if pieces.len() > 1 {
+        for day in &pieces {
+            let (start, end) =
+                (day_start_ms(site.timezone, *day), day_start_ms(site.timezone, *day + chrono::Days::new(1)));
+            spans.push((day.to_string(), start.max(u_start), end.min(u_end)));
+        }
+    }
+    let mut rows: Vec<[SqlValue; 6]> = Vec::new();
+    let dimensions: Vec<Option<Dimension>> =
+        std::iter::once(None).chain(Dimension::ALL.into_iter().filter(|d| rolled_up(*d)).map(Some)).collect();
+    for dimension in dimensions {
+        let dims: Vec<Dimension> = dimension.into_iter().collect();
+        for (piece, start, end) in &spans {
+            let span = Span {
+                site_id: site.id,
+                start: *start,
+                end: *end,
+                dimensions: &dims,
+                filters: &[],
+                time: None,
+                tz: site.timezone,
+                who: Who::Anonymous,
+            };
+            for (key, cell) in raw::cells(db, &span, VISITORS).await? {
+                if cell.visitors == 0 {
+                    continue;
+                }
+                rows.push([
+                    site.id.into(),
+                    day_text.clone().into(),
+                    piece.clone().into(),
+                    dimension.map(|d| d.name()).unwrap_or("").into(),
+                    key.into_iter().next().flatten().unwrap_or_default().into(),
+                    cell.visitors.into(),
+                ]);
+            }
+        }
+    }
+    let txn = db.begin().await?;
+    let mut delete = Query::delete();
+    delete
+        .from_table(Alias::new("visitor_rollups"))
+        .and_where(Expr::col(Alias::new("site_id")).eq(site.id))
+        .and_where(Expr::col(Alias::new("day")).eq(day_text.clone()));
+    txn.execute(backend.build(&delete)).await?;
+    for chunk in rows.chunks(300) {
+        let mut insert = Query::insert();
+        insert
+            .into_table(Alias::new("visitor_rollups"))
+            .columns(["site_id", "day", "piece", "dimension", "value", "visitors"].map(Alias::new));
+        for row in chunk {
+            insert.values(row.iter().cloned().map(Into::into)).map_err(|e| DbErr::Custom(e.to_string()))?;
+        }
+        txn.execute(backend.build(&insert)).await?;
+    }
+    let mut clean = Query::update();
+    clean
+        .table(Alias::new("visitor_rollup_days"))
+        .values([(Alias::new("dirty"), false.into()), (Alias::new("built_at"), now_ms.into())])
+        .and_where(Expr::col(Alias::new("site_id")).eq(site.id))
+        .and_where(Expr::col(Alias::new("day")).eq(day_text))
+        .and_where(Expr::col(Alias::new("version")).eq(version));
+    txn.execute(backend.build(&clean)).await?;
+    txn.commit().await
+}
