@@ -51,6 +51,15 @@ export function safeUrl(value, base) {
   }
 }
 
+/**
+ * Tracked text that may be very long (a page path can have 2,000 characters): shown on at most `lines` lines,
+ * the whole value in the tooltip. Text only, like everything else.
+ */
+export function clipped(text, lines = 2) {
+  const value = String(text);
+  return h('span', { class: ['clamp', lines === 3 ? 'clamp-3' : ''], title: value }, value);
+}
+
 /** A link that leaves the dashboard, or plain text when `url` is not a safe http(s) URL. */
 export function externalLink(url, text, props = {}) {
   const href = safeUrl(url);

@@ -1,10 +1,12 @@
 // The dashboard in real Chromium against a real collector (the debug binary, SQLite, fresh data directory):
 // first run (account, site, snippet, first page view), the overview's numbers equal the API's, filters in the
-// URL, tracked data shown as text only, a session timeline, a read-only share link, and no console error or
-// CSP violation anywhere. Run: `cargo build -p footfall-collector && node --test web/tests/`
+// URL, the real-time count following the SSE stream, hostile values in every tracked field shown as text only,
+// a session timeline, conversions, the bot ledger, a read-only share link, and no dialog, console error or CSP
+// violation anywhere. Every run saves screenshots of the main screens into test-artifacts/dashboard/ (look at
+// them after changing the CSS). Run: `cargo build -p footfall-collector && node --test web/tests/`
 // (playwright-core comes from tracker-wasm's dev dependencies: `npm ci` there; Chromium is Debian's).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -20,8 +22,11 @@ const { chromium } = createRequire(process.env.FOOTFALL_PLAYWRIGHT_FROM || join(
 const binary = join(root, 'target', 'debug', 'footfall');
 const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARTIFACTS = join(root, 'test-artifacts', 'dashboard');
 const EMAIL = 'owner@example.com';
 const PASSWORD = 'a long enough test password';
+// A desktop browser: the pipeline drops crawler and headless User-Agents.
+const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 const freePort = () => new Promise((resolve) => {
   const server = createServer().listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
@@ -47,6 +52,11 @@ function watch(p, label) {
     if (m.type() === 'error' && !/status of 40[14]/.test(m.text())) problems.push(`${label} console: ${m.text()}`);
   });
   p.on('pageerror', (e) => problems.push(`${label} page error: ${e.message}`));
+  // No screen the tests open asks anything (deleting a key or link would): any dialog is injected script.
+  p.on('dialog', (d) => {
+    problems.push(`${label} dialog: ${d.type()} ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
   p.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
     window.__xss = 0;
@@ -59,7 +69,12 @@ before(async () => {
   const port = await freePort();
   api = `http://127.0.0.1:${port}`;
   env = { ...process.env, FOOTFALL_DATABASE_URL: `sqlite://${dir}/footfall.db?mode=rwc`, FOOTFALL_DATA_DIR: join(dir, 'data'),
-    FOOTFALL_LISTEN: `127.0.0.1:${port}`, FOOTFALL_SPOOL__SEGMENT_MAX_AGE_MS: '20', FOOTFALL_LOG: 'warn' };
+    FOOTFALL_LISTEN: `127.0.0.1:${port}`, FOOTFALL_SPOOL__SEGMENT_MAX_AGE_MS: '20', FOOTFALL_LOG: 'warn',
+    // The test is the reverse proxy: its beacons name their visitor's address in X-Forwarded-For, so each
+    // simulated visitor is a visitor of its own. The ledger is flushed often so dropped events show at once.
+    FOOTFALL_TRUSTED_PROXIES: '127.0.0.1/32', FOOTFALL_INGEST__LEDGER_FLUSH_MS: '200' };
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
   execFileSync(binary, ['migrate'], { env });
   collector = spawn(binary, ['serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor('collector', async () => (await fetch(`${api}/healthz`).catch(() => null))?.ok);
@@ -85,9 +100,79 @@ test('the dashboard page is served with its security headers', async () => {
   assert.equal(await share.text(), await (await fetch(`${api}/`)).text());
 });
 
+
+/** One beacon as the tracker sends it (JSON as text/plain), from the visitor at `ip`, through the test's proxy. */
+async function beacon(event, { ip, ua = CHROME, site = siteId }) {
+  const response = await fetch(`${api}/api/event`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', 'user-agent': ua, 'x-forwarded-for': ip },
+    body: JSON.stringify({ site, ...event }),
+  });
+  assert.equal(response.status, 202, await response.text());
+}
+
+/** The owner's reads, through the page (its cookie), so the test sees exactly what the dashboard may see. */
+async function apiGet(path) {
+  return page.evaluate(async (p) => (await fetch(p)).json(), path);
+}
+
+async function apiQuery(query) {
+  const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  return apiGet(`/api/v1/query?${params}`);
+}
+
+const formatInt = (n) => new Intl.NumberFormat('en-US').format(n);
+const card = (p, label) => p.locator('.card', { has: p.locator('.card-label', { hasText: new RegExp(`^${label}$`) }) }).locator('.card-value');
+
+/** Waits until the screen shows no placeholder: no "Loading…", no "…" card, fonts loaded, two frames drawn. */
+async function settled(p) {
+  await p.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+  await waitFor('the screen to finish loading', () =>
+    p.evaluate(() => !document.querySelector('#main .loading-box, .card-value.muted') && document.fonts.status === 'loaded'));
+}
+
+/** A full-page PNG of what `p` shows, for a person to look at: test-artifacts/dashboard/NAME.png. */
+async function shot(p, name) {
+  await settled(p);
+  await p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true, animations: 'disabled', caret: 'hide' });
+}
+
+/**
+ * What tracked data must never turn into, anywhere in the document: an element that loads or runs something,
+ * an inline event handler, a link or source that is not http(s) or that leaves for a host other than the
+ * dashboard's own and `hosts` (the site's), and the flag every payload sets when it runs.
+ */
+async function markupProblems(p, hosts) {
+  return p.evaluate((allowed) => {
+    const found = [];
+    if (window.__xss !== 0) found.push(`window.__xss = ${window.__xss}`);
+    const active = ['img', 'iframe', 'object', 'embed', 'svg', 'math', 'video', 'audio', 'frame', 'base', 'picture', 'source', 'style'];
+    for (const el of document.querySelectorAll('*')) {
+      const name = el.localName;
+      if (active.includes(name)) found.push(`<${name}>`);
+      if (name === 'script' && !/^\/assets\//.test(el.getAttribute('src') || '')) found.push(`<script>${el.textContent.slice(0, 40)}`);
+      for (const attr of el.attributes) {
+        if (/^on/i.test(attr.name) || attr.name === 'srcdoc') found.push(`<${name} ${attr.name}>`);
+        if (!['href', 'src', 'action', 'formaction', 'xlink:href'].includes(attr.name)) continue;
+        let url = null;
+        try {
+          url = new URL(attr.value, location.href);
+        } catch {
+          found.push(`<${name} ${attr.name}="${attr.value.slice(0, 40)}"> is not a URL`);
+          continue;
+        }
+        if (!/^https?:$/.test(url.protocol)) found.push(`<${name} ${attr.name}="${attr.value.slice(0, 40)}">`);
+        else if (url.host !== location.host && !allowed.includes(url.host)) found.push(`<${name} ${attr.name}> leaves for ${url.host}`);
+      }
+    }
+    return found;
+  }, hosts);
+}
+
 test('first run: create the account, add a site, see the snippet turn green on the first page view', async () => {
   await page.goto(`${api}/`);
   await page.getByRole('heading', { name: 'Welcome to Footfall' }).waitFor();
+  await shot(page, '01-first-run-account');
   await page.getByLabel('Email').fill(EMAIL);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
@@ -100,31 +185,43 @@ test('first run: create the account, add a site, see the snippet turn green on t
   assert.match(await page.locator('.waiting').textContent(), /Waiting for the first page view/);
   execFileSync(binary, ['demo', '--site', siteId, '--visitors', '300', '--days', '14', '--seed', '3'], { env, stdio: 'ignore' });
   await page.locator('.waiting.ok').waitFor({ timeout: 20000 });
+  await shot(page, '02-first-run-site');
   await page.getByRole('button', { name: 'Open the dashboard' }).click();
   await page.waitForURL(new RegExp(`site=${siteId}`));
 });
 
-async function apiQuery(query) {
-  // The owner's cookie, through the page, so the test reads exactly what the dashboard may read.
-  return page.evaluate(async (q) => {
-    const params = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
-    return (await fetch(`/api/v1/query?${params}`)).json();
-  }, query);
-}
-
-test('overview cards show the API\'s numbers, formatted for the locale', async () => {
+test('overview cards show the API\'s numbers, formatted for the locale; light, dark and phone', async () => {
   await page.goto(`${api}/?site=${siteId}&period=30d`);
-  const card = (label) => page.locator('.card', { has: page.locator('.card-label', { hasText: new RegExp(`^${label}$`) }) }).locator('.card-value');
-  await waitFor('cards', async () => !(await card('Unique visitors').textContent()).includes('…'));
+  await waitFor('cards', async () => !(await card(page, 'Unique visitors').textContent()).includes('…'));
   const answer = await apiQuery({ site: siteId, metrics: ['visitors', 'pageviews', 'visit_duration'], date_range: '30d' });
   const [visitors, pageviews, duration] = answer.results[0].metrics;
   assert.ok(visitors > 0);
-  assert.equal(await card('Unique visitors').textContent(), new Intl.NumberFormat('en-US').format(visitors));
-  assert.equal(await card('Total pageviews').textContent(), new Intl.NumberFormat('en-US').format(pageviews));
+  assert.equal(await card(page, 'Unique visitors').textContent(), formatInt(visitors));
+  assert.equal(await card(page, 'Total pageviews').textContent(), formatInt(pageviews));
   const s = Math.round(duration);
-  assert.equal(await card('Visit duration').textContent(), s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`);
+  assert.equal(await card(page, 'Visit duration').textContent(), s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`);
   assert.equal(await page.locator('.chart-box canvas').count() > 0, true);
   assert.ok((await page.locator('.breakdown').count()) >= 4, 'breakdown panels render');
+  await shot(page, '03-overview-light');
+
+  // The dashboard follows the system's colour scheme, also when it changes while a screen is open.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await waitFor('the dark palette', () => page.evaluate(() => getComputedStyle(document.body).backgroundColor === 'rgb(17, 19, 24)'));
+  await shot(page, '04-overview-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-US', storageState: await context.storageState(),
+  });
+  const small = await phone.newPage();
+  watch(small, 'phone');
+  await small.goto(`${api}/?site=${siteId}&period=30d`);
+  await settled(small);
+  assert.equal(await card(small, 'Unique visitors').textContent(), formatInt(visitors));
+  const widths = await small.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(widths[0] <= widths[1], `nothing is wider than the phone: ${widths}`);
+  await shot(small, '05-overview-phone');
+  await phone.close();
 });
 
 test('clicking a value filters the whole dashboard, and the URL keeps the filter across a reload', async () => {
@@ -143,53 +240,236 @@ test('clicking a value filters the whole dashboard, and the URL keeps the filter
   assert.deepEqual(await rows.allTextContents(), [value]);
   await page.getByRole('button', { name: `Remove filter: Page is ${value}` }).click();
   await page.waitForURL((url) => !url.searchParams.has('filters'));
+
+  // A country: the cards are the API's numbers for that country, and the sessions list keeps the filter.
+  const country = page.locator('section[aria-label="Locations"] .bar-label').first();
+  await country.waitFor();
+  const name = await country.evaluate((el) => el.lastChild.textContent);
+  await country.click();
+  await page.waitForURL(/filters=/);
+  const [[op, dimension, [code]]] = JSON.parse(new URL(page.url()).searchParams.get('filters'));
+  assert.deepEqual([op, dimension], ['is', 'country']);
+  assert.equal(await page.locator('.chip-text').textContent(), `Country is ${name}`);
+  await settled(page);
+  const answer = await apiQuery({ site: siteId, metrics: ['visitors', 'pageviews'], date_range: '30d', filters: [['is', 'country', [code]]] });
+  assert.equal(await card(page, 'Unique visitors').textContent(), formatInt(answer.results[0].metrics[0]));
+  assert.equal(await card(page, 'Total pageviews').textContent(), formatInt(answer.results[0].metrics[1]));
+  assert.deepEqual(await page.locator('section[aria-label="Locations"] .bar-label').allTextContents(), [await country.textContent()]);
+  await shot(page, '06-overview-filtered');
+  await page.locator('.nav-link', { hasText: 'Sessions' }).click();
+  await page.waitForURL(/view=sessions/);
+  assert.ok(new URL(page.url()).searchParams.has('filters'));
+  const locations = page.locator('table.sessions tbody td:nth-child(6) .line:not(.sub)');
+  await locations.first().waitFor();
+  for (const text of await locations.allTextContents()) assert.ok(text.endsWith(name), `${text} is in ${name}`);
 });
 
-test('tracked data is shown as text, never as markup', async () => {
-  // Values that keep their angle brackets through ingestion: a UTM campaign (decoded from the query string),
-  // a page title and an interaction property.
-  const markup = (n) => `<img src=x onerror="window.__xss=${n}">`;
-  const send = async (event) => {
-    const response = await fetch(`${api}/api/event`, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' },
-      body: JSON.stringify({ site: siteId, url: `https://portfolio.example/hostile?utm_campaign=${encodeURIComponent(markup(1))}`, pv: 'pv-hostile-1', ...event }),
-    });
-    assert.equal(response.status, 202);
-  };
-  await send({ type: 'pageview', title: markup(2) });
-  await send({ type: 'interaction', name: 'chat', props: { note: markup(3) } });
+test('real time: the live count and the page and group lists follow the SSE stream', async () => {
+  await page.goto(`${api}/?site=${siteId}&view=realtime`);
+  const count = page.locator('.live-number');
+  await count.waitFor();
+  await waitFor('the live stream', async () => /^Live/.test(await page.locator('.stream-status').textContent()));
+  const number = async (locator) => Number((await locator.textContent()).replace(/\D/g, ''));
+  const before = await number(count);
+  const split = async () => (await page.locator('.live-split').textContent()).match(/\d+/g).map(Number);
+  const [identifiedBefore] = await split();
 
-  await page.goto(`${api}/?site=${siteId}&period=today`);
-  const campaigns = page.locator('section[aria-label="Sources"]');
-  await campaigns.getByRole('tab', { name: 'Campaign' }).click();
-  await waitFor('the hostile campaign in the list', async () => {
-    if (await campaigns.locator('.bar-label', { hasText: 'onerror' }).count()) return true;
-    await page.reload();
-    await campaigns.getByRole('tab', { name: 'Campaign' }).click();
-    await page.waitForTimeout(300);
-    return false;
+  // A new visitor (an address of its own) opens a page of the "projects" group: the stream pushes it, the
+  // page is not reloaded.
+  const path = `/projects/live-${Date.now()}`;
+  const reader = { ip: '203.0.113.10' };
+  await beacon({ type: 'pageview', url: `https://portfolio.example${path}`, title: 'Live', pv: 'live-1', group: 'projects' }, reader);
+  await waitFor('the live count to go up by one', async () => (await number(count)) === before + 1);
+  const pageRow = page.locator('section[aria-label="Pages"] tbody tr', { hasText: path });
+  await pageRow.waitFor();
+  assert.deepEqual(await pageRow.locator('th, td').allTextContents(), [path, '1']);
+  const groupRow = page.locator('section[aria-label="Groups"] tbody tr', { hasText: 'projects' });
+  assert.deepEqual(await groupRow.locator('th, td').allTextContents(), ['projects', '1', '0', '1']);
+  assert.match(await page.locator('.stream-status').textContent(), /^Live · updated /);
+
+  // The same visitor signs in: one more identified, still one more visitor.
+  await beacon({ type: 'identify', url: `https://portfolio.example${path}`, pv: 'live-1', user: 'live-reader' }, reader);
+  await waitFor('the visitor to count as identified', async () => (await split())[0] === identifiedBefore + 1);
+  assert.equal(await number(count), before + 1);
+  await waitFor('the group split', async () => (await groupRow.locator('td').allTextContents()).join() === '1,1,0');
+  await shot(page, '07-realtime');
+});
+
+test('hostile values in every tracked field are shown as text: no markup, no script, no javascript: link', async () => {
+  const already = problems.length;
+  // A site of its own, so that every hostile value is among the first rows of its lists.
+  await page.goto(`${api}/?site=${siteId}&view=add-site`);
+  await page.getByLabel('Domain').fill('hostile.example');
+  await page.getByRole('button', { name: 'Add site' }).click();
+  const hostile = /data-site="([^"]+)"/.exec(await page.locator('.snippet textarea').inputValue())?.[1];
+  assert.ok(hostile);
+
+  // Every payload would set window.__xss to its own number and open a dialog: a failure names its field.
+  const img = (n) => `<img src=x onerror="window.__xss=${n};alert(${n})">`;
+  const script = (n) => `"><script>window.__xss=${n};alert(${n})</script>`;
+  const js = (n) => `javascript:window.__xss=${n};alert(${n})`;
+  const quotes = `'"\`</td></tr>&amp;&lt;b&gt;`;
+  const long = 'L'.repeat(2000);
+  const utm = { utm_source: img(1), utm_medium: script(2), utm_campaign: img(3), utm_term: js(4), utm_content: quotes + 'C'.repeat(300) };
+  const landing = `https://hostile.example/${img(5)}/'${script(6)}'?${new URLSearchParams(utm)}`;
+  const urls = [landing, `https://hostile.example/${js(7)}`, 'https://hostile.example//evil.example/steal', `https://hostile.example/${'P'.repeat(2000)}`];
+  // What the collector keeps of them: the path as the URL standard encodes it; long values cut at their caps.
+  const paths = urls.map((u) => new URL(u).pathname);
+  const content = utm.utm_content.slice(0, 256);
+  const title = (img(8) + script(9) + long).slice(0, 512);
+
+  const visitor = { ip: '203.0.113.66', site: hostile };
+  await beacon({ type: 'pageview', url: landing, pv: 'h1', title, referrer: `https://evil.example/${script(10)}`, group: img(11), screen: 1280 }, visitor);
+  await beacon({ type: 'engagement', url: landing, pv: 'h1', engaged_ms: 4000, scroll: 60, sections: { [img(12)]: 3000, [script(13)]: 1000 } }, visitor);
+  await beacon({ type: 'interaction', url: landing, pv: 'h1', name: img(14), props: { [img(15)]: img(16), link: js(17), quotes, long: 'V'.repeat(256) } }, visitor);
+  await beacon({ type: 'identify', url: landing, pv: 'h1', user: 'hostile-user' }, visitor);
+  for (const [i, url] of urls.slice(1).entries()) {
+    await beacon({ type: 'pageview', url, pv: `h${i + 2}`, title: i === 2 ? long : quotes, referrer: js(18) }, visitor);
+  }
+  // The User-Agent: its markup never reaches a browser, OS or device name (uap-core knows the families).
+  await beacon({ type: 'pageview', url: 'https://hostile.example/ua' }, {
+    ...visitor, ip: '203.0.113.67', ua: `Mozilla/5.0 (X11; ${img(19)}) AppleWebKit/537.36 (KHTML, like Gecko) ${img(20)}/131.0 Safari/537.36`,
   });
-  assert.equal(await campaigns.locator('.bar-label', { hasText: 'onerror' }).first().textContent(), markup(1));
+  // A hostname that is not the site's is dropped, and the ledger shows it as its signature.
+  const host = `x'"onmouseover=window.__xss=21.evil.example`;
+  await beacon({ type: 'pageview', url: `https://${host}/` }, { ...visitor, ip: '203.0.113.68' });
+  await waitFor('the hostile events in the database', async () => {
+    const totals = await apiQuery({ site: hostile, metrics: ['pageviews', 'interactions', 'conversions'], date_range: 'today' });
+    const sections = await apiQuery({ site: hostile, metrics: ['visits'], date_range: 'today', dimensions: ['section'] });
+    return totals.results[0]?.metrics.join() === '5,1,1' && sections.results.length === 2;
+  });
+  const hosts = ['hostile.example'];
+  const inert = async (where) => assert.deepEqual(await markupProblems(page, hosts), [], where);
 
-  await page.goto(`${api}/?site=${siteId}&view=sessions&period=today`);
-  await page.locator('table.sessions tbody tr', { hasText: '/hostile' }).first().locator('a').click();
+  // Overview: every list that shows a tracked value.
+  await page.goto(`${api}/?site=${hostile}&period=today`);
+  const expectTab = async (panel, tab, values) => {
+    const section = page.locator(`section[aria-label="${panel}"]`);
+    await section.getByRole('tab', { name: tab, exact: true }).click();
+    const texts = await waitFor(`${panel} › ${tab}`, async () => {
+      const shown = await section.locator('.bar-label').allTextContents();
+      return shown.length > 0 && values.every((v) => shown.includes(v)) && shown;
+    });
+    await inert(`${panel} › ${tab}: ${texts.map((t) => t.slice(0, 60))}`);
+  };
+  await expectTab('Pages', 'Top pages', [...paths, '/ua']);
+  await expectTab('Pages', 'Entry pages', [paths[0], '/ua']);
+  await expectTab('Pages', 'Exit pages', [paths[3], '/ua']);
+  await expectTab('Sources', 'Sources', [img(1)]);
+  await expectTab('Sources', 'UTM source', [img(1)]);
+  await expectTab('Sources', 'Medium', [script(2)]);
+  await expectTab('Sources', 'Term', [js(4)]);
+  await expectTab('Sources', 'Content', [content]);
+  await expectTab('Engagement', 'Interactions', [img(14)]);
+  await expectTab('Engagement', 'Sections', [img(12), script(13)]);
+  await expectTab('Devices', 'Browsers', ['Chrome']);
+  await expectTab('Devices', 'OS', []);
+  await expectTab('Sources', 'Campaign', [img(3)]);
+  // A hostile value as a filter: in the URL, in the chip, across a reload.
+  await page.locator('section[aria-label="Sources"] .bar-label', { hasText: 'onerror' }).first().click();
+  await page.waitForURL(/filters=/);
+  assert.deepEqual(JSON.parse(new URL(page.url()).searchParams.get('filters')), [['is', 'utm_campaign', [img(3)]]]);
+  await page.reload();
+  assert.equal(await page.locator('.chip-text').textContent(), `UTM campaign is ${img(3)}`);
+  await shot(page, 'hostile-overview');
+  await inert('filtered overview');
+
+  // Real time: the visitor's page (the long one, visited last) and the group.
+  await page.goto(`${api}/?site=${hostile}&view=realtime`);
+  await waitFor('the hostile group', async () => (await page.locator('section[aria-label="Groups"] tbody th').allTextContents()).includes(img(11)));
+  assert.ok((await page.locator('section[aria-label="Pages"] tbody th').allTextContents()).includes(paths[3]));
+  await shot(page, 'hostile-realtime');
+  await inert('real time');
+
+  // Sessions: the list, then the timeline with every field of every event.
+  await page.goto(`${api}/?site=${hostile}&view=sessions&period=today`);
+  const row = page.locator('table.sessions tbody tr', { hasText: 'identified' });
+  await row.waitFor();
+  assert.equal(await row.locator('td:nth-child(4) .line').first().textContent(), paths[0]);
+  assert.equal(await row.locator('td:nth-child(5) .line').first().textContent(), img(1));
+  await shot(page, 'hostile-sessions');
+  await inert('sessions');
+  await row.locator('a').click();
   await page.locator('.timeline .event').first().waitFor();
   const timeline = await page.locator('.timeline').textContent();
-  assert.ok(timeline.includes(markup(2)), timeline);
-  assert.ok(timeline.includes(`note: ${markup(3)}`), timeline);
-  assert.equal(await page.locator('main img').count(), 0);
-  assert.equal(await page.evaluate(() => window.__xss), 0);
+  for (const text of [...paths, title, quotes, long.slice(0, 512), `${img(15)}: ${img(16)}`, `link: ${js(17)}`, `quotes: ${quotes}`, `§ ${img(12)}: 3s`, `§ ${script(13)}: 1s`]) {
+    assert.ok(timeline.includes(text), `the timeline shows ${text.slice(0, 80)}`);
+  }
+  assert.deepEqual(await page.locator('.timeline .badge').allTextContents(), [img(14)]);
+  const insights = await page.locator('section[aria-label="Insights"]').textContent();
+  assert.ok(insights.includes(`${img(14)} ×1`) && insights.includes(paths.join(' → ')), insights);
+  assert.ok((await page.locator('section[aria-label="Session"]').textContent()).includes(img(1)));
+  await shot(page, 'hostile-session');
+  await inert('session timeline');
+
+  // Conversions: first-touch source, landing page and campaign, and the list.
+  await page.goto(`${api}/?site=${hostile}&view=conversions&period=today`);
+  const cell = (panel) => page.locator(`section[aria-label="${panel}"] tbody tr`).first().locator('td').first();
+  await cell('By source').waitFor();
+  assert.equal(await cell('By source').textContent(), img(1));
+  assert.equal(await cell('By landing page').textContent(), paths[0]);
+  assert.equal(await cell('By campaign').textContent(), img(3));
+  assert.deepEqual((await page.locator('section[aria-label="Converted visits"] tbody td').allTextContents()).slice(1, 3), [img(1), paths[0]]);
+  await shot(page, 'hostile-conversions');
+  await inert('conversions');
+
+  // The bot ledger's signature.
+  await page.goto(`${api}/?site=${hostile}&view=bots&period=today`);
+  await waitFor('the dropped hostname in the ledger', async () => {
+    if ((await page.locator('section[aria-label="Ledger"] td.mono').allTextContents()).includes(host)) return true;
+    await page.reload();
+    return false;
+  });
+  await shot(page, 'hostile-bots');
+  await inert('bot ledger');
+
+  // A crafted address is tracked data too.
+  await page.goto(`${api}/?site=${encodeURIComponent(img(22))}`);
+  await page.getByRole('heading', { name: 'No such site' }).waitFor();
+  assert.equal(await page.locator('main p').first().textContent(), `There is no site “${img(22)}” here, or you cannot see it.`);
+  await inert('crafted site id');
+  assert.deepEqual(problems.slice(already), []);
 });
 
 test('a session opens on its timeline', async () => {
   await page.goto(`${api}/?site=${siteId}&view=sessions&period=30d`);
-  const first = page.locator('table.sessions tbody a').first();
-  await first.click();
+  await page.locator('table.sessions tbody a').first().waitFor();
+  await shot(page, '08-sessions');
+  // A visit of several pages makes a timeline worth looking at.
+  const rich = page.locator('table.sessions tbody tr').filter({ has: page.locator('td:nth-child(2)', { hasText: /^([3-9]|\d\d)$/ }) }).first();
+  await rich.locator('a').click();
   await page.waitForURL(/session=/);
   await page.locator('.timeline .event').first().waitFor();
   assert.match(await page.locator('.timeline .event-type').first().textContent(), /Page view/);
   assert.ok(await page.locator('.score-value').count());
+  await shot(page, '09-session-timeline');
+  assert.deepEqual(await markupProblems(page, ['portfolio.example']), []);
+});
+
+test('conversions and the bot ledger show the API\'s numbers', async () => {
+  // Filtered traffic for the ledger: a crawler, a referrer spammer and someone else's copy of the snippet.
+  await beacon({ type: 'pageview', url: 'https://portfolio.example/' }, { ip: '203.0.113.20', ua: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' });
+  await beacon({ type: 'pageview', url: 'https://portfolio.example/', referrer: 'https://semalt.com/' }, { ip: '203.0.113.21' });
+  await beacon({ type: 'pageview', url: 'https://copycat.example/' }, { ip: '203.0.113.22' });
+
+  await page.goto(`${api}/?site=${siteId}&view=conversions&period=30d`);
+  const conversions = await apiGet(`/api/v1/sites/${siteId}/conversions?date_range=30d`);
+  assert.ok(conversions.count > 0, 'the demo converts some visitors');
+  await settled(page);
+  assert.equal(await card(page, 'Conversions').textContent(), formatInt(conversions.count));
+  assert.equal(await page.locator('section[aria-label="Converted visits"] tbody tr').count(), conversions.list.length);
+  await shot(page, '10-conversions');
+
+  const ledger = await waitFor('the ledger', async () => {
+    const answer = await apiGet(`/api/v1/sites/${siteId}/bots?date_range=today`);
+    return ['bot_ua', 'spam_referrer', 'hostname'].every((r) => answer.by_reason[r] > 0) && answer;
+  });
+  await page.goto(`${api}/?site=${siteId}&view=bots&period=today`);
+  await settled(page);
+  assert.equal(await card(page, 'Events filtered out').textContent(), formatInt(ledger.total));
+  const signatures = await page.locator('section[aria-label="Ledger"] td.mono').allTextContents();
+  assert.ok(signatures.includes('semalt.com') && signatures.includes('copycat.example'), String(signatures));
+  await shot(page, '11-bots');
 });
 
 test('a share link opens the same dashboard read-only', async () => {
@@ -197,7 +477,8 @@ test('a share link opens the same dashboard read-only', async () => {
   await page.getByRole('button', { name: 'Create share link' }).click();
   const url = await page.locator('textarea[aria-label="Share link"]').inputValue();
   assert.match(url, new RegExp(`^${api}/share/`));
-  const visitor = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  await shot(page, '12-settings');
+  const visitor = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const shared = await visitor.newPage();
   watch(shared, 'share');
   await shared.goto(url);
@@ -207,6 +488,15 @@ test('a share link opens the same dashboard read-only', async () => {
   assert.equal(await shared.locator('#site-select').count(), 0, 'no site switcher (no adding sites)');
   assert.equal(await shared.getByText('Sign out').count(), 0);
   assert.equal(await shared.locator('.error').count(), 0, await shared.locator('.error').allTextContents().then(String));
+  await shot(shared, '13-share');
+  // The other screens read-only, at phone width: sessions and one timeline.
+  await shared.locator('.nav-link', { hasText: 'Sessions' }).click();
+  await shared.locator('table.sessions tbody a').first().waitFor();
+  await shot(shared, '13-share-sessions-phone');
+  await shared.locator('table.sessions tbody a').first().click();
+  await shared.locator('.timeline .event').first().waitFor();
+  await shot(shared, '13-share-session-phone');
+  assert.deepEqual(await markupProblems(shared, ['portfolio.example']), []);
   await visitor.close();
 });
 
@@ -216,5 +506,6 @@ test('signing out returns to the sign-in form, and no page logged an error or a 
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await page.reload();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await shot(page, '14-sign-in');
   assert.deepEqual(problems, []);
 });

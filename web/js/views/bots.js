@@ -2,7 +2,7 @@
 // {"date_range", "total", "by_reason": {reason: count}, "results": [{"day", "reason", "signature", "count"}]}).
 import * as api from '../api.js';
 import { periodPicker } from '../controls.js';
-import { clear, errorBox, h, isAbort } from '../dom.js';
+import { clear, clipped, errorBox, h, isAbort } from '../dom.js';
 import { formatDay, formatInt } from '../format.js';
 import { dateRange } from '../state.js';
 
@@ -66,7 +66,7 @@ export function renderBots(root, ctx) {
                         {},
                         h('td', {}, formatDay(r.day)),
                         h('td', {}, reasonLabel(r.reason)),
-                        h('td', { class: 'cell-text mono' }, r.signature ? String(r.signature) : '—'),
+                        h('td', { class: 'cell-text mono' }, r.signature ? clipped(r.signature) : '—'),
                         h('td', { class: 'num' }, formatInt(r.count)),
                       ),
                     ),

@@ -2,7 +2,7 @@
 // with what led there (GET /sites/{site}/conversions).
 import * as api from '../api.js';
 import { periodPicker } from '../controls.js';
-import { clear, errorBox, h, isAbort } from '../dom.js';
+import { clear, clipped, errorBox, h, isAbort } from '../dom.js';
 import { formatDateTime, formatDuration, formatInt, formatNumber, formatPercent, valueLabel } from '../format.js';
 import { dateRange, link } from '../state.js';
 
@@ -91,7 +91,7 @@ function byPanel(title, heading, fields, rows) {
               return h(
                 'tr',
                 {},
-                h('td', { class: 'bar-cell' }, bar, h('span', { class: 'bar-text' }, valueLabel(field, labelOf(row)))),
+                h('td', { class: 'bar-cell' }, bar, h('span', { class: 'bar-text', title: valueLabel(field, labelOf(row)) }, valueLabel(field, labelOf(row)))),
                 h('td', { class: 'num' }, formatInt(row.conversions)),
                 hasRate ? h('td', { class: 'num' }, formatPercent(row.rate)) : null,
               );
@@ -139,8 +139,8 @@ function listPanel(list) {
                       ? link(h('a', {}, formatDateTime(c.converted_at)), { view: 'sessions', session: String(c.session_id) })
                       : formatDateTime(c.converted_at),
                   ),
-                  h('td', { class: 'cell-text' }, valueLabel('source', c.source)),
-                  h('td', { class: 'cell-text' }, c.landing_page ? String(c.landing_page) : '—'),
+                  h('td', { class: 'cell-text' }, clipped(valueLabel('source', c.source))),
+                  h('td', { class: 'cell-text' }, c.landing_page ? clipped(c.landing_page) : '—'),
                   h('td', { class: 'num' }, formatInt(c.pages_before)),
                   h('td', { class: 'num' }, formatDuration(c.seconds_before)),
                   h(

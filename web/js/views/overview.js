@@ -210,6 +210,17 @@ async function loadChart(chart, base, state, signal, ctxSite) {
   }
 }
 
+/**
+ * The address of one of the site's pages, or null. The path is tracked data: it is appended to the site's own
+ * origin (not resolved against it), so a path such as `//elsewhere.example/` stays a path on the site.
+ */
+function sitePageUrl(domain, path) {
+  if (typeof path !== 'string' || !path.startsWith('/')) return null;
+  const origin = safeUrl(`https://${domain}/`);
+  const url = origin && safeUrl(`https://${domain}${path}`);
+  return url && new URL(url).host === new URL(origin).host ? url : null;
+}
+
 function breakdownPanel(panel, base, ctx) {
   const selected = chosenTabs[panel.id] && panel.tabs.some((t) => t.id === chosenTabs[panel.id]) ? chosenTabs[panel.id] : panel.tabs[0].id;
   const body = h('div', { class: 'panel-body', role: 'tabpanel', 'aria-live': 'polite' });
@@ -262,9 +273,7 @@ async function loadBreakdown(body, tab, base, ctx, limit, onMore) {
           const label = valueLabel(tab.id, value);
           const bar = h('span', { class: 'bar', 'aria-hidden': 'true' });
           bar.style.width = `${Math.max(1, ((Number(row.metrics[0]) || 0) / top) * 100)}%`;
-          const pageUrl = (tab.id === 'page' || tab.id === 'entry_page' || tab.id === 'exit_page') && typeof value === 'string' && value.startsWith('/')
-            ? safeUrl(value, `https://${site.domain}`)
-            : null;
+          const pageUrl = tab.id === 'page' || tab.id === 'entry_page' || tab.id === 'exit_page' ? sitePageUrl(site.domain, value) : null;
           return h(
             'tr',
             {},

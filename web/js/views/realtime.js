@@ -1,7 +1,7 @@
 // Real time: who is on the site in the last 5 minutes, per page and per page group, identified and anonymous
 // apart. First paint from GET /realtime, then pushes from the SSE stream (api.realtimeStream).
 import * as api from '../api.js';
-import { clear, errorBox, h, isAbort } from '../dom.js';
+import { clear, clipped, errorBox, h, isAbort } from '../dom.js';
 import { formatInt, formatTime } from '../format.js';
 
 const num = (v) => (Number.isFinite(Number(v)) ? Number(v) : 0);
@@ -90,6 +90,6 @@ function liveTable(headings, rows, empty) {
     'table',
     { class: 'data-table' },
     h('thead', {}, h('tr', {}, headings.map((t, i) => h('th', { scope: 'col', class: i ? 'num' : '' }, t)))),
-    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) => h(i ? 'td' : 'th', { class: i ? 'num' : 'cell-text', scope: i ? null : 'row' }, c))))),
+    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) => h(i ? 'td' : 'th', { class: i ? 'num' : 'cell-text', scope: i ? null : 'row' }, i ? c : clipped(c)))))),
   );
 }

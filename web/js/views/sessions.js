@@ -3,7 +3,7 @@
 // as they come, and every value is text.
 import * as api from '../api.js';
 import { reportControls } from '../controls.js';
-import { clear, errorBox, h, isAbort } from '../dom.js';
+import { clear, clipped, errorBox, h, isAbort } from '../dom.js';
 import {
   countryName,
   flag,
@@ -89,25 +89,25 @@ function sessionTable(list) {
             'tr',
             {},
             h('td', { class: 'nowrap' }, link(h('a', { title: formatDateTime(s.started_at) }, started(s.started_at)), { session: String(s.id), view: 'sessions' })),
-            h('td', { class: 'num' }, formatInt(s.pageviews)),
-            h('td', { class: 'num' }, formatDuration(s.duration_s)),
+            h('td', { class: 'num', 'data-label': 'Pages' }, formatInt(s.pageviews)),
+            h('td', { class: 'num', 'data-label': 'Duration' }, formatDuration(s.duration_s)),
             h(
               'td',
-              { class: 'clip mono-cell' },
+              { class: 'clip mono-cell', 'data-label': 'Entry / exit page' },
               twoLines(dash(s.entry_page), s.exit_page && s.exit_page !== s.entry_page ? `→ ${s.exit_page}` : null),
             ),
-            h('td', { class: 'clip' }, twoLines(valueLabel('source', s.source), s.channel ? valueLabel('channel', s.channel) : null)),
-            h('td', { class: 'clip' }, twoLines(s.country ? `${flag(s.country)} ${countryName(s.country)}` : '—', s.city || s.region || null)),
-            h('td', { class: 'clip' }, twoLines(dash(s.browser), [s.os, s.device].filter(Boolean).join(' · ') || null)),
+            h('td', { class: 'clip', 'data-label': 'Source' }, twoLines(valueLabel('source', s.source), s.channel ? valueLabel('channel', s.channel) : null)),
+            h('td', { class: 'clip', 'data-label': 'Location' }, twoLines(s.country ? `${flag(s.country)} ${countryName(s.country)}` : '—', s.city || s.region || null)),
+            h('td', { class: 'clip', 'data-label': 'Browser' }, twoLines(dash(s.browser), [s.os, s.device].filter(Boolean).join(' · ') || null)),
             h(
               'td',
-              {},
+              { class: 'badges' },
               s.identified ? h('span', { class: 'badge accent' }, 'identified') : h('span', { class: 'badge' }, 'anonymous'),
               s.audience ? h('span', { class: 'badge' }, String(s.audience)) : null,
               s.converted ? h('span', { class: 'badge good' }, 'converted') : null,
               s.bounce ? h('span', { class: 'badge warn' }, 'bounce') : null,
             ),
-            h('td', { class: 'num' }, formatNumber(s.engagement_score)),
+            h('td', { class: 'num', 'data-label': 'Score' }, formatNumber(s.engagement_score)),
           ),
         ),
       ),
@@ -156,11 +156,14 @@ function renderSession(root, ctx) {
   return null;
 }
 
+/** `[label, value, wide]` pairs as a definition list; long text (a tracked path, a journey) is clipped. */
 function facts(pairs) {
   return h(
     'dl',
     { class: 'facts' },
-    pairs.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => h('div', { class: 'fact' }, h('dt', {}, k), h('dd', {}, v))),
+    pairs
+      .filter(([, v]) => v !== null && v !== undefined && v !== '')
+      .map(([k, v, wide]) => h('div', { class: ['fact', wide ? 'wide' : ''] }, h('dt', {}, k), h('dd', {}, typeof v === 'string' ? clipped(v, 3) : v))),
   );
 }
 
@@ -240,7 +243,7 @@ function insightsPanel(insights) {
     'section',
     { class: 'panel', 'aria-label': 'Insights' },
     h('h2', { class: 'panel-title' }, 'Insights'),
-    facts(entries.map(([k, v]) => [INSIGHT_LABELS[k] || humanize(k), insightValue(k, v)])),
+    facts(entries.map(([k, v]) => [INSIGHT_LABELS[k] || humanize(k), insightValue(k, v), k === 'pages'])),
   );
 }
 
@@ -282,9 +285,9 @@ function timeline(session, events) {
               e.name ? h('span', { class: 'badge accent' }, String(e.name)) : null,
               h('time', { class: 'event-time', title: formatDateTime(e.ts) }, offsetText(start, e.ts)),
             ),
-            e.page ? h('div', { class: 'event-page' }, String(e.page)) : null,
+            e.page ? h('div', { class: 'event-page clamp clamp-3', title: String(e.page) }, String(e.page)) : null,
             // Engagement reports belong to the page view above them: its title is not repeated.
-            e.title && type !== 'engagement' ? h('div', { class: 'event-title muted' }, String(e.title)) : null,
+            e.title && type !== 'engagement' ? h('div', { class: 'event-title muted clamp clamp-3', title: String(e.title) }, String(e.title)) : null,
             details.length ? h('div', { class: 'event-details' }, details.join(' · ')) : null,
             props.length ? h('div', { class: 'event-props' }, props.map(([k, v]) => h('span', { class: 'prop' }, `${k}: ${valueNode(v, 4)}`))) : null,
             sections.length
