@@ -272,6 +272,15 @@ fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
             .and_where(Expr::col(Alias::new("site_id")).eq(span.site_id))
             .and_where(Expr::col(Alias::new("started_at")).gte(span.start))
             .and_where(Expr::col(Alias::new("started_at")).lt(span.end));
+        match span.who {
+            Who::All => {}
+            Who::Anonymous => {
+                started.and_where(Expr::col(Alias::new("user_hash")).is_null());
+            }
+            Who::Identified => {
+                started.and_where(Expr::col(Alias::new("user_hash")).is_not_null());
+            }
+        }
         sub.and_where(col("e.session_id").in_subquery(started));
         for (i, d) in &event_dims {
             sub.expr_as(cust(d.column()), Alias::new(format!("d{i}")));
