@@ -178,6 +178,8 @@ pub async fn update(
     patch: SitePatch,
 ) -> Result<Option<sites::Model>, StoreError> {
     let Some(model) = find_model(db, public_id).await? else { return Ok(None) };
+    let (site_id, model_timezone) = (model.id, model.timezone.clone());
+    let mut rezoned = false;
     let mut active: sites::ActiveModel = model.into();
     if let Some(hosts) = patch.allowed_hostnames {
         if hosts.len() > MAX_ALLOWED_HOSTNAMES {
@@ -201,6 +203,7 @@ pub async fn update(
             let shown: String = tz.chars().take(64).collect();
             return Err(StoreError::Invalid(format!("`{shown}` is not an IANA time zone")));
         }
+        rezoned = tz != model_timezone;
         active.timezone = Set(tz);
     }
     if let Some(days) = patch.retention_days {
@@ -218,12 +221,33 @@ pub async fn update(
     if let Some(v) = patch.public_presence {
         active.public_presence = Set(v);
     }
-    Ok(Some(active.update(db).await?))
+    let txn = db.begin().await?;
+    let updated = active.update(&txn).await?;
+    if rezoned {
+        // Rollups are cut at the site's local midnights: under another zone they are rebuilt from raw data.
+        for table in ["rollups", "rollup_days", "visitor_rollups", "visitor_rollup_days"] {
+            let mut delete = Query::delete();
+            delete.from_table(Alias::new(table)).and_where(Expr::col(Alias::new("site_id")).eq(site_id));
+            txn.execute(txn.get_database_backend().build(&delete)).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(Some(updated))
 }
 
 /// Tables holding a site's data, deleted with it (the site row last).
-const SITE_TABLES: &[&str] =
-    &["events", "sessions", "identities", "rollups", "rollup_days", "visitor_rollups", "visitor_rollup_days", "bot_ledger", "api_keys", "share_links"];
+const SITE_TABLES: &[&str] = &[
+    "events",
+    "sessions",
+    "identities",
+    "rollups",
+    "rollup_days",
+    "visitor_rollups",
+    "visitor_rollup_days",
+    "bot_ledger",
+    "api_keys",
+    "share_links",
+];
 
 /// Deletes a site and everything stored for it, in one transaction; `false` if there is no such site.
 pub async fn delete(db: &DatabaseConnection, site_id: i64) -> Result<bool, StoreError> {
