@@ -11,6 +11,7 @@ pub mod parse;
 pub mod partial;
 pub mod range;
 pub mod raw;
+pub mod rollup_day;
 pub mod rollups;
 pub mod score;
 mod sections;

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value as SqlValue};
 
 use super::buckets::TimeBuckets;
@@ -13,6 +13,7 @@ use super::model::Dimension;
 use super::partial::Partial;
 use super::range::{day_start_ms, DateRange};
 use super::raw::{self, Needs, Span};
+use super::rollup_day;
 use crate::store::sites::Site;
 
 /// Every dimension but those that are time, or kept only raw (sections: JSON dwell per page view).
@@ -112,36 +113,11 @@ pub async fn read(
 /// and marked clean at the end only if no writer touched the day meanwhile — so a late event during the
 /// build leaves the day dirty for the next run instead of being lost.
 pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now_ms: i64) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
     let start = day_start_ms(site.timezone, day);
     let end = day_start_ms(site.timezone, day + chrono::Days::new(1));
     let day_text = day.to_string();
 
-    let mut claim = Query::insert();
-    claim
-        .into_table(Alias::new("rollup_days"))
-        .columns(["site_id", "day", "day_start", "day_end", "dirty", "version", "built_at"].map(Alias::new))
-        .values_panic([
-            site.id.into(),
-            day_text.clone().into(),
-            start.into(),
-            end.into(),
-            true.into(),
-            0i64.into(),
-            now_ms.into(),
-        ])
-        .on_conflict(OnConflict::columns(["site_id", "day"].map(Alias::new)).do_nothing().to_owned());
-    db.execute(backend.build(&claim)).await?;
-    let mut version = Query::select();
-    version
-        .from(Alias::new("rollup_days"))
-        .column(Alias::new("version"))
-        .and_where(Expr::col(Alias::new("site_id")).eq(site.id))
-        .and_where(Expr::col(Alias::new("day")).eq(day_text.clone()));
-    let version: i64 = match db.query_one(backend.build(&version)).await? {
-        Some(row) => row.try_get("", "version")?,
-        None => return Err(DbErr::RecordNotFound("rollup day vanished".into())),
-    };
+    let claim = rollup_day::claim(db, "rollup_days", site.id, day_text.clone(), (start, end), now_ms).await?;
 
     let mut rows: Vec<Vec<SqlValue>> = Vec::new();
     let all = Needs { events: true, scroll: true, sessions: true, visitors: false };
@@ -175,32 +151,8 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
         }
     }
 
-    let txn = sea_orm::TransactionTrait::begin(db).await?;
-    let mut delete = Query::delete();
-    delete
-        .from_table(Alias::new("rollups"))
-        .and_where(Expr::col(Alias::new("site_id")).eq(site.id))
-        .and_where(Expr::col(Alias::new("day")).eq(day_text.clone()));
-    txn.execute(backend.build(&delete)).await?;
-    for chunk in rows.chunks(200) {
-        let mut insert = Query::insert();
-        insert
-            .into_table(Alias::new("rollups"))
-            .columns(["site_id", "day", "dimension", "value"].into_iter().chain(COLUMNS).map(Alias::new));
-        for row in chunk {
-            insert.values(row.iter().cloned().map(Into::into)).map_err(|e| DbErr::Custom(e.to_string()))?;
-        }
-        txn.execute(backend.build(&insert)).await?;
-    }
-    let mut clean = Query::update();
-    clean
-        .table(Alias::new("rollup_days"))
-        .values([(Alias::new("dirty"), false.into()), (Alias::new("built_at"), now_ms.into())])
-        .and_where(Expr::col(Alias::new("site_id")).eq(site.id))
-        .and_where(Expr::col(Alias::new("day")).eq(day_text))
-        .and_where(Expr::col(Alias::new("version")).eq(version));
-    txn.execute(backend.build(&clean)).await?;
-    txn.commit().await
+    let columns: Vec<&str> = ["site_id", "day", "dimension", "value"].into_iter().chain(COLUMNS).collect();
+    claim.commit(db, "rollups", &columns, rows, now_ms).await
 }
 
 /// Buckets rollup days the same way raw SQL buckets timestamps.

@@ -8,12 +8,13 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait, Value as SqlValue};
+use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value as SqlValue};
 
 use super::model::Dimension;
 use super::range::{day_start_ms, DateRange};
 use super::raw::{self, Cells, Needs, Span, Who};
+use super::rollup_day;
 use super::rollups::rolled_up;
 use crate::store::sites::Site;
 
@@ -131,35 +132,11 @@ async fn read(
 /// Rebuilds one UTC day's visitor rollups for a site (claim, build, mark clean unless touched meanwhile —
 /// as `rollups::build_day`).
 pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now_ms: i64) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
     let u = (day - NaiveDate::default()).num_days();
     let (u_start, u_end) = (u * DAY_MS, (u + 1) * DAY_MS);
     let day_text = day.to_string();
-    let mut claim = Query::insert();
-    claim
-        .into_table(Alias::new("visitor_rollup_days"))
-        .columns(["site_id", "day", "day_start", "day_end", "dirty", "version", "built_at"].map(Alias::new))
-        .values_panic([
-            site.id.into(),
-            day_text.clone().into(),
-            u_start.into(),
-            u_end.into(),
-            true.into(),
-            0i64.into(),
-            now_ms.into(),
-        ])
-        .on_conflict(OnConflict::columns(["site_id", "day"].map(Alias::new)).do_nothing().to_owned());
-    db.execute(backend.build(&claim)).await?;
-    let mut version = Query::select();
-    version
-        .from(Alias::new("visitor_rollup_days"))
-        .column(Alias::new("version"))
-        .and_where(Expr::col(Alias::new("site_id")).eq(site.id))
-        .and_where(Expr::col(Alias::new("day")).eq(day_text.clone()));
-    let version: i64 = match db.query_one(backend.build(&version)).await? {
-        Some(row) => row.try_get("", "version")?,
-        None => return Err(DbErr::RecordNotFound("visitor rollup day vanished".into())),
-    };
+    let claim =
+        rollup_day::claim(db, "visitor_rollup_days", site.id, day_text.clone(), (u_start, u_end), now_ms).await?;
 
     let pieces = local_days(site.timezone, u);
     let mut spans: Vec<(String, i64, i64)> = vec![(String::new(), u_start, u_end)];
@@ -170,7 +147,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
             spans.push((day.to_string(), start.max(u_start), end.min(u_end)));
         }
     }
-    let mut rows: Vec<[SqlValue; 6]> = Vec::new();
+    let mut rows: Vec<Vec<SqlValue>> = Vec::new();
     let dimensions: Vec<Option<Dimension>> =
         std::iter::once(None).chain(Dimension::ALL.into_iter().filter(|d| rolled_up(*d)).map(Some)).collect();
     for dimension in dimensions {
@@ -190,7 +167,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
                 if cell.visitors == 0 {
                     continue;
                 }
-                rows.push([
+                rows.push(vec![
                     site.id.into(),
                     day_text.clone().into(),
                     piece.clone().into(),
@@ -201,30 +178,6 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
             }
         }
     }
-    let txn = db.begin().await?;
-    let mut delete = Query::delete();
-    delete
-        .from_table(Alias::new("visitor_rollups"))
-        .and_where(Expr::col(Alias::new("site_id")).eq(site.id))
-        .and_where(Expr::col(Alias::new("day")).eq(day_text.clone()));
-    txn.execute(backend.build(&delete)).await?;
-    for chunk in rows.chunks(300) {
-        let mut insert = Query::insert();
-        insert
-            .into_table(Alias::new("visitor_rollups"))
-            .columns(["site_id", "day", "piece", "dimension", "value", "visitors"].map(Alias::new));
-        for row in chunk {
-            insert.values(row.iter().cloned().map(Into::into)).map_err(|e| DbErr::Custom(e.to_string()))?;
-        }
-        txn.execute(backend.build(&insert)).await?;
-    }
-    let mut clean = Query::update();
-    clean
-        .table(Alias::new("visitor_rollup_days"))
-        .values([(Alias::new("dirty"), false.into()), (Alias::new("built_at"), now_ms.into())])
-        .and_where(Expr::col(Alias::new("site_id")).eq(site.id))
-        .and_where(Expr::col(Alias::new("day")).eq(day_text))
-        .and_where(Expr::col(Alias::new("version")).eq(version));
-    txn.execute(backend.build(&clean)).await?;
-    txn.commit().await
+    let columns = ["site_id", "day", "piece", "dimension", "value", "visitors"];
+    claim.commit(db, "visitor_rollups", &columns, rows, now_ms).await
 }
