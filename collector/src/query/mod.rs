@@ -83,14 +83,22 @@ pub async fn run(db: &DatabaseConnection, query: &StatsQuery) -> Result<Value, Q
 }
 
 pub async fn run_with(db: &DatabaseConnection, query: &StatsQuery, source: Source) -> Result<Value, QueryError> {
-    let (results, total_rows) = answer(db, query, &query.range, source).await?;
+    // The period and its comparison are independent: asked at the same time.
+    let previous = query.range.previous();
+    let (current, compared) = futures_util::future::try_join(answer(db, query, &query.range, source), async {
+        match query.compare {
+            true => answer(db, query, &previous, source).await.map(Some),
+            false => Ok(None),
+        }
+    })
+    .await?;
+    let (results, total_rows) = current;
     let mut body = json!({
         "results": rows_json(&results),
         "meta": {"total_rows": total_rows},
         "query": normalised(query),
     });
-    if query.compare {
-        let (previous, _) = answer(db, query, &query.range.previous(), source).await?;
+    if let Some((previous, _)) = compared {
         body["compare"] = rows_json(&previous);
     }
     Ok(body)
@@ -125,27 +133,38 @@ async fn answer(
     };
     let mut cells = Cells::new();
     if source == Source::Rollups && rollups_apply(q) {
-        let clean = rollups::clean_days(db, q.site.id, range).await?;
-        let days = range.days();
-        let rolled: Vec<NaiveDate> = days.iter().copied().filter(|d| clean.contains(d)).collect();
+        // Additive metrics and visitors come from different tables: asked at the same time.
         let additive = Needs { visitors: false, ..needs };
-        if additive.events || additive.scroll || additive.sessions {
-            for run in raw_runs(&days, &clean) {
-                merge(&mut cells, raw::cells(db, &span_of(&run), additive).await?);
+        let additive_cells = async {
+            let mut cells = Cells::new();
+            if additive.events || additive.scroll || additive.sessions {
+                let clean = rollups::clean_days(db, q.site.id, range).await?;
+                let days = range.days();
+                let rolled: Vec<NaiveDate> = days.iter().copied().filter(|d| clean.contains(d)).collect();
+                for run in raw_runs(&days, &clean) {
+                    merge(&mut cells, raw::cells(db, &span_of(&run), additive).await?);
+                }
+                let dimension = q.value_dimensions().next();
+                for (day, value, partial) in rollups::read(db, q.site.id, dimension, &rolled).await? {
+                    let key: Key = q
+                        .dimensions
+                        .iter()
+                        .map(|d| if d.is_time() { rollups::label_day(time.as_ref(), day) } else { value.clone() })
+                        .collect();
+                    cells.entry(key).or_default().partial.add(&partial);
+                }
             }
-            let dimension = q.value_dimensions().next();
-            for (day, value, partial) in rollups::read(db, q.site.id, dimension, &rolled).await? {
-                let key: Key = q
-                    .dimensions
-                    .iter()
-                    .map(|d| if d.is_time() { rollups::label_day(time.as_ref(), day) } else { value.clone() })
-                    .collect();
-                cells.entry(key).or_default().partial.add(&partial);
+            Ok::<Cells, sea_orm::DbErr>(cells)
+        };
+        let visitor_cells = async {
+            match needs.visitors {
+                true => visitors::count(db, &span_of(range), range).await,
+                false => Ok(Cells::new()),
             }
-        }
-        if needs.visitors {
-            merge(&mut cells, visitors::count(db, &span_of(range), range).await?);
-        }
+        };
+        let (additive_cells, visitor_cells) = futures_util::future::try_join(additive_cells, visitor_cells).await?;
+        merge(&mut cells, additive_cells);
+        merge(&mut cells, visitor_cells);
     } else {
         cells = raw::cells(db, &span_of(range), needs).await?;
     }
