@@ -17,6 +17,11 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 
 pub async fn rollup(db: &DatabaseConnection, rebuild: bool, only: Option<&str>) -> anyhow::Result<()> {
     let now = now_ms();
+    // After a bulk load (a demo, an import) the planner's statistics are stale; fresh ones keep the many
+    // small rollup statements on index plans.
+    if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DatabaseBackend::Postgres {
+        sea_orm::ConnectionTrait::execute_unprepared(db, "ANALYZE events; ANALYZE sessions").await?;
+    }
     let started = std::time::Instant::now();
     let ended = finaliser::run(db, now).await?;
     let mut plan = Vec::new();
