@@ -268,17 +268,19 @@ impl Fields {
     fn optional_str(&mut self, field: &'static str, max: usize) -> Result<Option<String>, BeaconError> {
         match self.take(field) {
             None => Ok(None),
-            Some(Value::String(s)) if s.len() <= max => Ok(Some(s)),
-            Some(Value::String(_)) => Err(self.invalid(field, format!("is longer than {max} bytes"))),
+            Some(Value::String(s)) if s.len() > max => Err(self.invalid(field, format!("is longer than {max} bytes"))),
+            Some(Value::String(s)) if s.contains('\0') => Err(self.invalid(field, NUL_PROBLEM.into())),
+            Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(self.invalid(field, "must be a string".into())),
         }
     }
 
-    /// Titles are legitimately long sometimes; cut them rather than reject the page view.
+    /// Titles are legitimately long sometimes; cut them rather than reject the page view. Free text loses any
+    /// U+0000 (see [`NUL_PROBLEM`]) for the same reason.
     fn optional_str_truncated(&mut self, field: &'static str, max: usize) -> Result<Option<String>, BeaconError> {
         match self.take(field) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(truncate(&s, max).to_owned())),
+            Some(Value::String(s)) => Ok(Some(truncate(&without_nul(s), max).to_owned())),
             Some(_) => Err(self.invalid(field, "must be a string".into())),
         }
     }
@@ -318,6 +320,9 @@ impl Fields {
             if key.is_empty() || key.len() > MAX_PROP_KEY {
                 return Err(self.invalid("sections", format!("keys must be 1 to {MAX_PROP_KEY} bytes")));
             }
+            if key.contains('\0') {
+                return Err(self.invalid("sections", NUL_PROBLEM.into()));
+            }
             match value.as_i64() {
                 Some(ms) if (0..=MAX_ENGAGED_MS).contains(&ms) => out.insert(key, ms),
                 _ => return Err(self.invalid("sections", "values must be milliseconds (0 to one day)".into())),
@@ -333,16 +338,20 @@ impl Fields {
             if key.is_empty() || key.len() > MAX_PROP_KEY {
                 return Err(self.invalid("props", format!("keys must be 1 to {MAX_PROP_KEY} bytes")));
             }
+            if key.contains('\0') {
+                return Err(self.invalid("props", NUL_PROBLEM.into()));
+            }
             let value = match value {
                 Value::Bool(b) => PropValue::Bool(b),
                 Value::Number(n) => match n.as_f64() {
                     Some(f) if f.is_finite() => PropValue::Number(f),
                     _ => return Err(self.invalid("props", "numbers must be finite".into())),
                 },
-                Value::String(s) if s.len() <= MAX_PROP_VALUE => PropValue::Text(s),
-                Value::String(_) => {
+                Value::String(s) if s.len() > MAX_PROP_VALUE => {
                     return Err(self.invalid("props", format!("string values must be at most {MAX_PROP_VALUE} bytes")))
                 }
+                Value::String(s) if s.contains('\0') => return Err(self.invalid("props", NUL_PROBLEM.into())),
+                Value::String(s) => PropValue::Text(s),
                 _ => return Err(self.invalid("props", "values must be strings, numbers or booleans".into())),
             };
             out.insert(key, value);
@@ -387,10 +396,22 @@ pub fn parse_page_url(raw: &str) -> Result<PageUrl, &'static str> {
     let campaign = url
         .query_pairs()
         .filter(|(k, v)| (k.starts_with("utm_") || k == "ref") && !v.is_empty())
-        .map(|(k, v)| (k.into_owned(), truncate(&v, MAX_PROP_VALUE).to_owned()))
+        .map(|(k, v)| (k.into_owned(), truncate(&without_nul(v.into_owned()), MAX_PROP_VALUE).to_owned()))
         .collect();
     let fragment = url.fragment().filter(|f| !f.is_empty()).map(|f| truncate(f, 512).to_owned());
     Ok(PageUrl { hostname, path: url.path().to_owned(), fragment, campaign })
+}
+
+/// PostgreSQL text and jsonb cannot hold U+0000: an event carrying one would be acknowledged and then never
+/// written. Names and ids with one are refused; free text (titles, user agents, campaign values) drops it.
+const NUL_PROBLEM: &str = "must not contain U+0000";
+
+fn without_nul(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "")
+    } else {
+        s
+    }
 }
 
 /// Cuts to at most `max` bytes on a character boundary.
@@ -456,6 +477,20 @@ mod tests {
         let body = format!(r#"{{"site":"s","type":"pageview","url":"https://e.com/","title":"{title}"}}"#);
         let t = parse(&body).unwrap()[0].title.clone().unwrap();
         assert_eq!(t.len(), 512);
+    }
+
+    #[test]
+    fn u0000_is_refused_in_names_and_dropped_from_free_text() {
+        let event = |extra: &str| {
+            format!(r#"{{"site":"s","type":"interaction","url":"https://e.com/?utm_source=a%00b","name":"n"{extra}}}"#)
+        };
+        let b = parse(&event(r#","title":"a\u0000b""#)).unwrap();
+        assert_eq!((b[0].title.as_deref(), b[0].url.campaign[0].1.as_str()), (Some("ab"), "ab"));
+        for extra in
+            [r#","name":"n\u0000""#, r#","pv":"\u0000""#, r#","props":{"k\u0000":1}"#, r#","props":{"k":"\u0000"}"#]
+        {
+            assert_eq!(parse(&event(extra)).unwrap_err().code(), "invalid_field", "{extra}");
+        }
     }
 
     #[test]
