@@ -8,6 +8,10 @@ use super::QueryError;
 
 /// Longest range one query may cover, in days.
 pub const MAX_DAYS: i64 = 3 * 366;
+/// Dates a range may name. Nothing is stored before 1970, and past the far ends of chrono's calendar the
+/// comparison period and the day bounds could not even be computed.
+pub const FIRST_DATE: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+pub const LAST_DATE: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date");
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DateRange {
@@ -45,6 +49,10 @@ impl DateRange {
                     v.as_str()
                         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
                         .ok_or_else(|| bad("dates must be YYYY-MM-DD"))
+                        .and_then(|d| match (FIRST_DATE..=LAST_DATE).contains(&d) {
+                            true => Ok(d),
+                            false => Err(bad("dates must be from 1970-01-01 to 9999-12-31")),
+                        })
                 };
                 DateRange { from: date(&items[0])?, to: date(&items[1])? }
             }
@@ -116,5 +124,18 @@ mod tests {
         assert_eq!(r.previous().to, NaiveDate::from_ymd_opt(2026, 11, 14).unwrap());
         assert!(DateRange::parse(&serde_json::json!(["2026-11-02", "2026-11-01"]), today, today).is_err());
         assert!(DateRange::parse(&Value::from("1; DROP TABLE events"), today, today).is_err());
+    }
+
+    #[test]
+    fn dates_stay_within_the_calendar_we_can_compute() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        for range in
+            [["-262143-01-01", "-262143-01-02"], ["262142-12-30", "262142-12-31"], ["1969-12-31", "1970-01-01"]]
+        {
+            assert!(DateRange::parse(&serde_json::json!(range), today, today).is_err(), "{range:?}");
+        }
+        let edge = DateRange::parse(&serde_json::json!(["9999-12-31", "9999-12-31"]), today, today).unwrap();
+        assert_eq!(day_bounds(chrono_tz::Pacific::Kiritimati, &edge).len(), 2);
+        assert_eq!(edge.previous().to, NaiveDate::from_ymd_opt(9999, 12, 30).unwrap());
     }
 }
