@@ -53,10 +53,8 @@ async fn answer(
     Authenticated(principal): Authenticated,
     raw: RawQuery,
 ) -> Result<HttpResponse, ApiError> {
-    let site =
-        state.sites.get(&raw.site).await?.ok_or_else(|| {
-            ApiError::not_found(format!("no site `{}`", crate::ingest::beacon::truncate(&raw.site, 64)))
-        })?;
+    let site_id = query::parse::parse_site(&raw.site)?;
+    let site = state.sites.get(site_id).await?.ok_or_else(|| ApiError::not_found(format!("no site `{site_id}`")))?;
     if !principal.allows(Scope::StatsRead, site.id) {
         return Err(ApiError::forbidden("querying stats needs stats:read access to this site"));
     }

@@ -54,6 +54,17 @@ pub fn parse_dimension(name: &str) -> Result<Dimension, QueryError> {
         .ok_or_else(|| QueryError::invalid("unknown_dimension", format!("unknown dimension `{}`", clip(name))))
 }
 
+/// A site id as sent: one no site can have (`store::sites::valid_public_id`) is a bad request, not a lookup.
+pub fn parse_site(id: &str) -> Result<&str, QueryError> {
+    match crate::store::sites::valid_public_id(id) {
+        true => Ok(id),
+        false => Err(QueryError::invalid(
+            "invalid_site",
+            format!("`{}` is not a site id (1 to 64 of a-z A-Z 0-9 - _ .)", clip(id).escape_debug()),
+        )),
+    }
+}
+
 pub fn parse_timezone(name: Option<&str>, default: Tz) -> Result<Tz, QueryError> {
     match name {
         Some(name) => name
@@ -201,9 +212,10 @@ pub fn parse_filter(value: &Value) -> Result<Filter, QueryError> {
         .filter(|v| !v.is_empty() && v.len() <= MAX_FILTER_VALUES)
         .ok_or_else(|| bad(format!("filter values must be a list of 1 to {MAX_FILTER_VALUES} strings")))?
         .iter()
-        .map(|v| v.as_str().filter(|s| s.len() <= 2048).map(str::to_owned))
+        // U+0000 is never stored (the beacon parser refuses or drops it), and PostgreSQL cannot compare it.
+        .map(|v| v.as_str().filter(|s| s.len() <= 2048 && !s.contains('\0')).map(str::to_owned))
         .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| bad("filter values must be strings of at most 2048 bytes".into()))?;
+        .ok_or_else(|| bad("filter values must be strings of at most 2048 bytes, without U+0000".into()))?;
     Ok(Filter { op, dimension, values })
 }
 

@@ -134,11 +134,15 @@ fn generate_public_id() -> String {
 }
 
 pub async fn find(db: &DatabaseConnection, public_id: &str) -> Result<Option<Site>, StoreError> {
-    let model = sites::Entity::find().filter(sites::Column::PublicId.eq(public_id)).one(db).await?;
-    Ok(model.map(Site::from_model))
+    Ok(find_model(db, public_id).await?.map(Site::from_model))
 }
 
+/// An id no site can have is not looked up: it may hold what the database refuses to compare (PostgreSQL and
+/// U+0000), which would turn "no such site" into a database error.
 pub async fn find_model(db: &DatabaseConnection, public_id: &str) -> Result<Option<sites::Model>, StoreError> {
+    if !valid_public_id(public_id) {
+        return Ok(None);
+    }
     Ok(sites::Entity::find().filter(sites::Column::PublicId.eq(public_id)).one(db).await?)
 }
 
@@ -311,6 +315,10 @@ impl SiteCache {
 
     /// `Ok(None)`: no such site. `Err`: not in the cache and SQL could not be asked.
     pub async fn get(&self, public_id: &str) -> Result<Option<Arc<Site>>, StoreError> {
+        if !valid_public_id(public_id) {
+            // Nor is it remembered as unknown: the negative cache holds ids that could exist.
+            return Ok(None);
+        }
         {
             let state = self.inner.read().unwrap_or_else(|p| p.into_inner());
             if let Some(site) = state.sites.get(public_id) {
