@@ -22,6 +22,13 @@ use crate::session::{memory::MemoryStore, redis::RedisStore, SessionStore};
 use crate::settings::Settings;
 use crate::store::{self, sites};
 
+/// How long a client has to send a request's head (the slowloris limit); it then gets 408 and is disconnected.
+/// The body has its own limit, [`crate::ingest::body::BODY_TIMEOUT`]. actix-http times only the first head of
+/// a connection: a later request on a kept-alive connection may send its head as slowly as it likes (the
+/// keep-alive timer stops at its first byte). Exposed to the internet, put a proxy that times every head in
+/// front (nginx `client_header_timeout`, Caddy `read_header` timeouts).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -121,7 +128,7 @@ impl Application {
         let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
             .workers(workers)
             .listen(listener)?
-            .client_request_timeout(Duration::from_secs(10))
+            .client_request_timeout(HEADER_TIMEOUT)
             .client_disconnect_timeout(Duration::from_secs(2))
             // A client that closes its side is gone (browsers never half-close): without this, a real-time
             // stream would only notice at its next write, up to a keep-alive interval later.

@@ -18,15 +18,22 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// Close the connection after answering: what is left of the request is not worth reading.
+    pub close: bool,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), retry_after: None }
+        ApiError { status, code, message: message.into(), retry_after: None, close: false }
     }
 
     fn retry_after(mut self, seconds: u64) -> ApiError {
         self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn closing(mut self) -> ApiError {
+        self.close = true;
         self
     }
 
@@ -80,6 +87,9 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
+        if self.close {
+            response.force_close();
+        }
         response.json(serde_json::json!({"error": {"code": self.code, "message": self.message}}))
     }
 }
@@ -93,6 +103,10 @@ impl From<IngestError> for ApiError {
             }
             IngestError::Body(e @ (BodyError::UnsupportedEncoding(_) | BodyError::UnsupportedMediaType(_))) => {
                 ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.code(), message)
+            }
+            // A chunked body would otherwise be drained after the answer, as slowly as the client likes.
+            IngestError::Body(e @ BodyError::Timeout(_)) => {
+                ApiError::new(StatusCode::REQUEST_TIMEOUT, e.code(), message).closing()
             }
             IngestError::Body(e) => ApiError::bad_request(e.code(), message),
             IngestError::Beacon(e) => ApiError::bad_request(e.code(), message),

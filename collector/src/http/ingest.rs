@@ -1,6 +1,11 @@
 //! `POST /api/event`: gathers the request's facts and hands the body to [`crate::ingest::Ingest`].
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 
 use super::auth::bearer_token;
@@ -18,14 +23,18 @@ const DRAIN_LIMIT: usize = 1 << 20;
 
 pub async fn event(
     req: HttpRequest,
-    payload: web::Payload,
+    mut payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let headers = req.headers();
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     body::check_content_type(text(header::CONTENT_TYPE)).map_err(IngestError::from)?;
     let max = state.settings.ingest.max_body_bytes;
-    let raw = read_body(payload, max).await?;
+    let raw = match read_body(&mut payload, max).await {
+        Ok(raw) => raw,
+        Err(error) if error.close => return Ok(holding(error.error_response(), payload)),
+        Err(error) => return Err(error),
+    };
     let body = body::decode(text(header::CONTENT_ENCODING), raw, max).map_err(IngestError::from)?;
     let sender = match bearer_token(&req) {
         None => Sender::Browser,
@@ -73,10 +82,17 @@ pub async fn preflight() -> HttpResponse {
         .finish()
 }
 
-async fn read_body(mut payload: web::Payload, max: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads at most `max` bytes of body, and all of it within [`body::BODY_TIMEOUT`].
+async fn read_body(payload: &mut web::Payload, max: usize) -> Result<Vec<u8>, ApiError> {
+    let deadline = tokio::time::Instant::now() + body::BODY_TIMEOUT;
     let mut body = Vec::new();
     let mut seen = 0usize;
-    while let Some(chunk) = payload.next().await {
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(_) => return Err(IngestError::from(BodyError::Timeout(body::BODY_TIMEOUT)).into()),
+        };
         let chunk =
             chunk.map_err(|e| ApiError::bad_request("body_read_failed", format!("cannot read the body: {e}")))?;
         seen += chunk.len();
@@ -86,8 +102,35 @@ async fn read_body(mut payload: web::Payload, max: usize) -> Result<Vec<u8>, Api
             break;
         }
     }
+    if seen > DRAIN_LIMIT {
+        return Err(ApiError::from(IngestError::from(BodyError::TooLarge { max })).closing());
+    }
     if seen > max {
         return Err(IngestError::from(BodyError::TooLarge { max }).into());
     }
     Ok(body)
+}
+
+/// An answer that keeps the unread request body alive until it is sent, so the connection is closed after it.
+/// actix-http closes a connection whose request body is unread when the answer ends, except when that body was
+/// dropped and is chunked: that one it drains first, for as long as the client keeps sending, however slowly.
+fn holding(response: HttpResponse, payload: web::Payload) -> HttpResponse {
+    response.map_body(|_, body| BoxBody::new(Holding { body, _payload: payload }))
+}
+
+struct Holding {
+    body: BoxBody,
+    _payload: web::Payload,
+}
+
+impl MessageBody for Holding {
+    type Error = <BoxBody as MessageBody>::Error;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_next(cx)
+    }
 }

@@ -1,6 +1,12 @@
 //! The beacon body as bytes: content type, content encoding and size limits, before any JSON is read.
 //! Decompression is bounded, so a gzip bomb costs at most the cap in memory.
 use std::io::Read;
+use std::time::Duration;
+
+/// The whole body must arrive within this long after the request's head: a client trickling bytes would
+/// otherwise hold its connection for as long as it likes. 64 KiB in 10 s is 52 kbit/s, slower than any
+/// mobile network a browser sends beacons over; real beacons are a few hundred bytes.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum BodyError {
@@ -12,6 +18,8 @@ pub enum BodyError {
     UnsupportedMediaType(String),
     #[error("the gzip body is corrupt")]
     CorruptGzip,
+    #[error("the body did not arrive within {} seconds", .0.as_secs())]
+    Timeout(Duration),
 }
 
 impl BodyError {
@@ -21,6 +29,7 @@ impl BodyError {
             BodyError::UnsupportedEncoding(_) => "unsupported_encoding",
             BodyError::UnsupportedMediaType(_) => "unsupported_media_type",
             BodyError::CorruptGzip => "invalid_gzip",
+            BodyError::Timeout(_) => "body_timeout",
         }
     }
 }
