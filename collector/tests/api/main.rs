@@ -10,6 +10,7 @@ mod demo;
 mod durability;
 mod enrichment;
 mod export;
+mod hostile;
 mod ingest;
 mod malformed;
 mod openapi;
