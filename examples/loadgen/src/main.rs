@@ -5,6 +5,12 @@
 //! (no coordinated omission). The traffic is a realistic mix from many visitors — page views, engagement
 //! reports, interactions, identify — with real browser user agents and referrers. With `--database-url`,
 //! it finally checks that every acknowledged event id was stored.
+//!
+//! A collector that is down or killed mid-request is part of the load's life (`bench/chaos.sh`): such
+//! requests count as errors by kind — `connect` (refused: never delivered, so never stored), `closed` (the
+//! connection died before an answer: the event may or may not be stored), `timeout` — never as
+//! acknowledged. `--ids-out` writes every event id with its outcome, so a whole chaos scenario can be checked
+//! against the database afterwards, extra rows included.
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +51,13 @@ struct Args {
     /// Database the collector writes to: verify that every acknowledged event id is stored.
     #[arg(long)]
     database_url: Option<String>,
+    /// Write every event id with its outcome (`202`, another status, `connect`, `closed`, `timeout`, `shed`)
+    /// to this file, one `id,outcome` line each, before the stored check.
+    #[arg(long)]
+    ids_out: Option<std::path::PathBuf>,
+    /// Write the run's figures (offered, acknowledged, outcomes, latency) to this file as JSON.
+    #[arg(long)]
+    summary_json: Option<std::path::PathBuf>,
 }
 
 const USER_AGENTS: &[&str] = &[
@@ -75,6 +88,32 @@ struct Results {
     latencies_us: Vec<u64>,
     statuses: BTreeMap<String, u64>,
     acknowledged: Vec<Uuid>,
+    /// Every event's id and outcome, kept only for `--ids-out`.
+    outcomes: Vec<(Uuid, String)>,
+    /// 503 answers without a `Retry-After` header: the collector must always say when to come back.
+    retry_after_missing: u64,
+}
+
+impl Results {
+    fn record(&mut self, id: Uuid, outcome: String, keep: bool) {
+        *self.statuses.entry(outcome.clone()).or_default() += 1;
+        if keep {
+            self.outcomes.push((id, outcome));
+        }
+    }
+}
+
+/// Why a request got no HTTP answer. `connect`: the connection was refused or never made, so the request was
+/// never delivered. `closed`: the connection died after the request may have been read (a collector killed
+/// mid-request), so the event may be stored without having been acknowledged.
+fn error_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect"
+    } else {
+        "closed"
+    }
 }
 
 fn event(args: &Args, rng: &mut impl Rng) -> (Uuid, Value, u32) {
@@ -112,7 +151,13 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Arc::new(Args::parse());
-    let client = reqwest::Client::builder().pool_max_idle_per_host(512).timeout(Duration::from_secs(10)).build()?;
+    // Idle connections are dropped before the collector's 5 s keep-alive closes them: otherwise a request sent
+    // on a connection the server is closing at that moment fails as `closed` although nothing went wrong.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .pool_idle_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(10))
+        .build()?;
     let results = Arc::new(Mutex::new(Results::default()));
     let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let total = args.rate * args.seconds;
@@ -121,6 +166,7 @@ async fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     let mut rng = rand::thread_rng();
     let mut handles = Vec::with_capacity(total as usize);
+    let keep = args.ids_out.is_some();
     for i in 0..total {
         let scheduled = start + interval * i as u32;
         let now = Instant::now();
@@ -129,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
         }
         let (id, body, visitor) = event(&args, &mut rng);
         if in_flight.load(std::sync::atomic::Ordering::Relaxed) >= args.max_in_flight {
-            *results.lock().await.statuses.entry("shed".into()).or_default() += 1;
+            results.lock().await.record(id, "shed".into(), keep);
             continue;
         }
         in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -149,16 +195,16 @@ async fn main() -> anyhow::Result<()> {
             match outcome {
                 Ok(response) => {
                     let status = response.status().as_u16();
-                    *r.statuses.entry(status.to_string()).or_default() += 1;
+                    if status == 503 && !response.headers().contains_key("retry-after") {
+                        r.retry_after_missing += 1;
+                    }
+                    r.record(id, status.to_string(), keep);
                     if status == 202 {
                         r.latencies_us.push(latency);
                         r.acknowledged.push(id);
                     }
                 }
-                Err(error) => {
-                    let kind = if error.is_timeout() { "timeout" } else { "connect_error" };
-                    *r.statuses.entry(kind.into()).or_default() += 1;
-                }
+                Err(error) => r.record(id, error_kind(&error).into(), keep),
             }
         }));
     }
@@ -180,6 +226,28 @@ async fn main() -> anyhow::Result<()> {
         percentile(&r.latencies_us, 1.0)
     );
     println!("statuses:      {:?}", r.statuses);
+    if r.retry_after_missing > 0 {
+        println!("503 without Retry-After: {}", r.retry_after_missing);
+    }
+    if let Some(path) = &args.ids_out {
+        write_ids(path, &r.outcomes).with_context(|| format!("write {}", path.display()))?;
+    }
+    if let Some(path) = &args.summary_json {
+        let summary = json!({
+            "offered": total,
+            "offered_secs": offered_secs,
+            "acknowledged": acked,
+            "statuses": r.statuses,
+            "retry_after_missing": r.retry_after_missing,
+            "latency_ms": {
+                "p50": percentile(&r.latencies_us, 0.50),
+                "p99": percentile(&r.latencies_us, 0.99),
+                "p999": percentile(&r.latencies_us, 0.999),
+                "max": percentile(&r.latencies_us, 1.0),
+            },
+        });
+        std::fs::write(path, summary.to_string()).with_context(|| format!("write {}", path.display()))?;
+    }
 
     if let Some(url) = &args.database_url {
         let db = footfall::store::connect(url, 2).await.context("connect to the collector's database")?;
@@ -199,6 +267,15 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn write_ids(path: &std::path::Path, outcomes: &[(Uuid, String)]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (id, outcome) in outcomes {
+        writeln!(out, "{id},{outcome}")?;
+    }
+    out.flush()
 }
 
 /// How many of the ids are not in the events table (checked in chunks of bound ids).
