@@ -8,6 +8,7 @@ mod m20261121_000002_enrichment;
 mod m20261121_000003_analytics;
 mod m20261121_000004_auth;
 mod m20261121_000005_visitor_rollups;
+mod m20261121_000006_identified_rollups;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_analytics::Migration),
             Box::new(m20261121_000004_auth::Migration),
             Box::new(m20261121_000005_visitor_rollups::Migration),
+            Box::new(m20261121_000006_identified_rollups::Migration),
         ]
     }
 }

@@ -126,7 +126,7 @@ pub struct Erased {
     pub identities: u64,
 }
 
-/// Erases the user's sessions, events and identity in one transaction; answers how many rows went. Erasing
+/// Erases the user's sessions, events, identity and rollup rows in one transaction; answers how many rows went. Erasing
 /// a user with nothing stored changes nothing and answers zeros (a repeated request is not an error).
 pub async fn erase(db: &DatabaseConnection, user: &User<'_>) -> Result<Erased, DbErr> {
     let txn = db.begin().await?;
@@ -151,6 +151,14 @@ pub async fn erase(db: &DatabaseConnection, user: &User<'_>) -> Result<Erased, D
         .and_where(col("site_id").eq(user.site_id))
         .and_where(col("user_hash").eq(user.hash.clone()));
     let identities = txn.execute(backend.build(&identities)).await?.rows_affected();
+
+    // The user's rows in the identified-user rollups go too (the counts they made drop by one).
+    let mut rolled_up = Query::delete();
+    rolled_up
+        .from_table(Alias::new("identified_rollups"))
+        .and_where(col("site_id").eq(user.site_id))
+        .and_where(col("user_hash").eq(user.hash.clone()));
+    txn.execute(backend.build(&rolled_up)).await?;
 
     txn.commit().await?;
     Ok(Erased { sessions, events, identities })

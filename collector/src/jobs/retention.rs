@@ -1,6 +1,7 @@
 //! Retention: raw events and sessions older than the site's retention are deleted (anonymous ones after
 //! `retention_days`, identified users' after `identified_retention_days`); rollups are kept, so past
-//! totals stay in the dashboard. Days about to lose their raw data are rolled up first by the caller.
+//! totals stay in the dashboard — all but the identified-user rollups, which name users and go with them.
+//! Days about to lose their raw data are rolled up first by the caller.
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
@@ -64,6 +65,15 @@ pub async fn run(db: &DatabaseConnection, policy: &Policy, now_ms: i64) -> Resul
             .and_where(Expr::col(Alias::new("started_at")).lt(cutoff))
             .and_where(Expr::cust(who));
         deleted.sessions += db.execute(db.get_database_backend().build(&rows)).await?.rows_affected();
+        if identified {
+            // Identified users' rollup rows name them: they go with their sessions, by whole UTC days.
+            let mut rolled_up = Query::delete();
+            rolled_up
+                .from_table(Alias::new("identified_rollups"))
+                .and_where(Expr::col(Alias::new("site_id")).eq(policy.site_id))
+                .and_where(Expr::col(Alias::new("piece_start")).lt(cutoff.div_euclid(DAY_MS) * DAY_MS));
+            db.execute(db.get_database_backend().build(&rolled_up)).await?;
+        }
     }
     Ok(deleted)
 }

@@ -6,6 +6,7 @@
 pub mod bots;
 pub mod buckets;
 pub mod conversions;
+pub mod identified;
 pub mod model;
 pub mod parse;
 pub mod partial;

@@ -332,6 +332,15 @@ fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
     select
 }
 
+/// The distinct (cell, identified user) pairs of a span: `t`/`d0…` as in `cells`, and the user hash as `u`.
+/// Identified users are one visitor across days, so ranges count them from these pairs (see `identified`).
+pub fn identified_pairs_statement(span: &Span<'_>) -> SelectStatement {
+    let span = Span { who: Who::Identified, ..*span };
+    let mut select = sessions_statement(&span, Needs::default());
+    select.expr_as(cust("s.user_hash"), Alias::new("u")).add_group_by([cust("s.user_hash")]);
+    select
+}
+
 /// A column expression of ours (from `model`), ready for conditions with bound values.
 pub fn col(sql: &str) -> Expr {
     Expr::expr(Expr::cust(sql.to_owned()))

@@ -50,18 +50,38 @@ pub async fn claim(
 }
 
 impl Claim {
-    /// Replaces the day's rows of `table` (whose first two columns are `site_id` and `day`) and marks the day
-    /// clean if it is still the version claimed.
-    pub async fn commit(
+    /// Replaces the day's rows of each table (whose rows' first two columns are `site_id` and `day`) and marks
+    /// the day clean if it is still the version claimed.
+    pub async fn commit<const N: usize>(
         self,
         db: &DatabaseConnection,
-        table: &str,
-        columns: &[&str],
-        rows: Vec<Vec<SqlValue>>,
+        tables: [(&str, &[&str], Vec<Vec<SqlValue>>); N],
         now_ms: i64,
     ) -> Result<(), DbErr> {
         let backend = db.get_database_backend();
         let txn = db.begin().await?;
+        for (table, columns, rows) in tables {
+            self.replace(&txn, table, columns, rows).await?;
+        }
+        let mut clean = Query::update();
+        clean
+            .table(Alias::new(self.days_table))
+            .values([(Alias::new("dirty"), false.into()), (Alias::new("built_at"), now_ms.into())])
+            .and_where(Expr::col(Alias::new("site_id")).eq(self.site_id))
+            .and_where(Expr::col(Alias::new("day")).eq(self.day))
+            .and_where(Expr::col(Alias::new("version")).eq(self.version));
+        txn.execute(backend.build(&clean)).await?;
+        txn.commit().await
+    }
+
+    async fn replace(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        table: &str,
+        columns: &[&str],
+        rows: Vec<Vec<SqlValue>>,
+    ) -> Result<(), DbErr> {
+        let backend = txn.get_database_backend();
         let mut delete = Query::delete();
         delete
             .from_table(Alias::new(table))
@@ -78,14 +98,6 @@ impl Claim {
             }
             txn.execute(backend.build(&insert)).await?;
         }
-        let mut clean = Query::update();
-        clean
-            .table(Alias::new(self.days_table))
-            .values([(Alias::new("dirty"), false.into()), (Alias::new("built_at"), now_ms.into())])
-            .and_where(Expr::col(Alias::new("site_id")).eq(self.site_id))
-            .and_where(Expr::col(Alias::new("day")).eq(self.day))
-            .and_where(Expr::col(Alias::new("version")).eq(self.version));
-        txn.execute(backend.build(&clean)).await?;
-        txn.commit().await
+        Ok(())
     }
 }

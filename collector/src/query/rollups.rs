@@ -152,7 +152,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
     }
 
     let columns: Vec<&str> = ["site_id", "day", "dimension", "value"].into_iter().chain(COLUMNS).collect();
-    claim.commit(db, "rollups", &columns, rows, now_ms).await
+    claim.commit(db, [("rollups", &columns[..], rows)], now_ms).await
 }
 
 /// Buckets rollup days the same way raw SQL buckets timestamps.

@@ -3,14 +3,15 @@
 //! different and their counts add up. Per UTC day the visitor rollups keep the whole day's count and, where
 //! the site's local midnight cuts the UTC day, the count of each local-day piece. A local-day range (or a
 //! time bucket) then takes the whole count of each UTC day it fully covers and the piece counts at its edges.
-//! Identified users (one id across days) are counted from sessions, through a partial index; UTC days without
-//! a clean rollup are counted raw.
+//! Identified users (one id across days) are counted apart, from their own rollups (`identified`); UTC days
+//! without a clean rollup are counted raw.
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value as SqlValue};
 
+use super::identified;
 use super::model::Dimension;
 use super::range::{day_start_ms, DateRange};
 use super::raw::{self, Cells, Needs, Span, Who};
@@ -35,11 +36,11 @@ fn local_days(tz: chrono_tz::Tz, u: i64) -> Vec<NaiveDate> {
 
 /// Visitors per cell of a rollup-compatible query (site's zone, no filters, at most one value dimension).
 pub async fn count(db: &DatabaseConnection, span: &Span<'_>, range: &DateRange) -> Result<Cells, DbErr> {
-    let mut out = raw::cells(db, &Span { who: Who::Identified, ..*span }, VISITORS).await?;
     let anonymous = Span { who: Who::Anonymous, ..*span };
     let dimension = span.dimensions.iter().copied().find(|d| !d.is_time());
     let (first, last) = (span.start.div_euclid(DAY_MS), (span.end - 1).div_euclid(DAY_MS));
     let clean = clean_days(db, span.site_id, first, last).await?;
+    let mut out = identified::count(db, span, &clean).await?;
     let rows = read(db, span.site_id, dimension, &clean).await?;
     let mut add = |cells: Cells| {
         for (key, cell) in cells {
@@ -148,10 +149,33 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
         }
     }
     let mut rows: Vec<Vec<SqlValue>> = Vec::new();
+    let mut identified_rows: Vec<Vec<SqlValue>> = Vec::new();
+    // Each piece of the UTC day that lies in one local day (the whole day where no local midnight cuts it).
+    let local_pieces: Vec<(i64, i64)> = pieces
+        .iter()
+        .map(|day| {
+            let (start, end) =
+                (day_start_ms(site.timezone, *day), day_start_ms(site.timezone, *day + chrono::Days::new(1)));
+            (start.max(u_start), end.min(u_end))
+        })
+        .collect();
     let dimensions: Vec<Option<Dimension>> =
         std::iter::once(None).chain(Dimension::ALL.into_iter().filter(|d| rolled_up(*d)).map(Some)).collect();
     for dimension in dimensions {
         let dims: Vec<Dimension> = dimension.into_iter().collect();
+        for (start, end) in &local_pieces {
+            let span = Span {
+                site_id: site.id,
+                start: *start,
+                end: *end,
+                dimensions: &dims,
+                filters: &[],
+                time: None,
+                tz: site.timezone,
+                who: Who::Identified,
+            };
+            identified_rows.extend(identified::piece_rows(db, &span, &day_text, dimension).await?);
+        }
         for (piece, start, end) in &spans {
             let span = Span {
                 site_id: site.id,
@@ -179,5 +203,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
         }
     }
     let columns = ["site_id", "day", "piece", "dimension", "value", "visitors"];
-    claim.commit(db, "visitor_rollups", &columns, rows, now_ms).await
+    let tables =
+        [("visitor_rollups", &columns[..], rows), (identified::TABLE, &identified::COLUMNS[..], identified_rows)];
+    claim.commit(db, tables, now_ms).await
 }

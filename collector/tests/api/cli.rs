@@ -94,6 +94,8 @@ fn rollup_and_cleanup_run_on_demand_after_a_demo() {
         "0"
     );
     let before = sql("SELECT SUM(pageviews) FROM rollups WHERE dimension = ''");
+    let old_identified = "SELECT COUNT(*) FROM identified_rollups WHERE piece_start < (strftime('%s','now') - 2 * 86400) * 1000";
+    assert_ne!(sql(old_identified), "0", "the demo's signed-in users are rolled up");
     footfall_cli(&env, &["rollup", "--rebuild", "--site", &site]);
     assert_eq!(sql("SELECT SUM(pageviews) FROM rollups WHERE dimension = ''"), before, "a rebuild changes nothing");
     // Retention of one day: the raw data of older days goes, their rollups stay.
@@ -103,6 +105,7 @@ fn rollup_and_cleanup_run_on_demand_after_a_demo() {
     let old: i64 =
         sql("SELECT COUNT(*) FROM events WHERE ts < (strftime('%s','now') - 2 * 86400) * 1000").parse().unwrap();
     assert_eq!(old, 0, "raw events past retention deleted");
+    assert_eq!(sql(old_identified), "0", "identified users' rollup rows go with their sessions");
     let output = footfall_command(&env).args(["rollup", "--site", "nope"]).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no site `nope`"));

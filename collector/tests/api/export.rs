@@ -292,7 +292,10 @@ async fn users_read_and_erase(db: Db) {
     footfall::jobs::rollup::build(
         &app.db,
         &site,
-        &[footfall::jobs::rollup::Pending { calendar: footfall::jobs::rollup::Calendar::Local, day: yesterday }],
+        &[
+            footfall::jobs::rollup::Pending { calendar: footfall::jobs::rollup::Calendar::Local, day: yesterday },
+            footfall::jobs::rollup::Pending { calendar: footfall::jobs::rollup::Calendar::Utc, day: yesterday },
+        ],
         Utc::now().timestamp_millis(),
         || {},
     )
@@ -302,6 +305,8 @@ async fn users_read_and_erase(db: Db) {
     assert!(!dirty);
     let day = json!([yesterday.to_string(), yesterday.to_string()]);
     assert_eq!(totals(&app, &day).await, json!([3, 4, 2]));
+    let rolled_up_users = format!("identified_rollups WHERE site_id = {} AND dimension = ''", app.site_id);
+    assert_eq!(app.count(&rolled_up_users).await, 2, "both identified users are in the day's rollup");
     let hashes = stored_hashes(&app).await;
 
     // Reading.
@@ -352,11 +357,15 @@ async fn users_read_and_erase(db: Db) {
     assert_eq!(app.stored_events().await, 3);
     assert_eq!(app.count(&format!("sessions WHERE site_id = {}", app.site_id)).await, 2);
     assert_eq!(app.count(&format!("identities WHERE site_id = {}", app.site_id)).await, 1);
+    assert_eq!(app.count(&rolled_up_users).await, 1, "the erased user's rollup rows are gone");
     // Rebuilt, the rollup agrees with raw data.
     footfall::jobs::rollup::build(
         &app.db,
         &site,
-        &[footfall::jobs::rollup::Pending { calendar: footfall::jobs::rollup::Calendar::Local, day: yesterday }],
+        &[
+            footfall::jobs::rollup::Pending { calendar: footfall::jobs::rollup::Calendar::Local, day: yesterday },
+            footfall::jobs::rollup::Pending { calendar: footfall::jobs::rollup::Calendar::Utc, day: yesterday },
+        ],
         Utc::now().timestamp_millis(),
         || {},
     )

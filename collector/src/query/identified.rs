@@ -1,0 +1,125 @@
+//! Identified users in `visitors`, from rollups where they are exact. An identified user is one visitor
+//! across days, so unlike anonymous visitors (see `visitors`) their counts never add up across days: the
+//! rollups keep the users themselves, as (piece of a UTC day, dimension value, user hash) rows, and a range
+//! counts the distinct users of the pieces inside it together with the raw pairs of the days not rolled up —
+//! one statement, a `UNION` that removes the duplicates, then a count per cell.
+//!
+//! A piece is a UTC day cut at the site's local midnight, so it lies in one local day: ranges of whole local
+//! days take whole pieces, and a time bucket of a piece is the bucket of its start.
+use std::collections::HashSet;
+
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, UnionType};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value as SqlValue};
+
+use super::model::Dimension;
+use super::raw::{self, Cells, Span};
+
+const DAY_MS: i64 = 86_400_000;
+
+pub const TABLE: &str = "identified_rollups";
+pub const COLUMNS: [&str; 6] = ["site_id", "day", "piece_start", "dimension", "value", "user_hash"];
+
+/// Distinct identified users per cell of a rollup-compatible span (site's zone, no filters, at most one value
+/// dimension), reading the rollups of the UTC days in `clean` and raw sessions for the others.
+pub async fn count(db: &DatabaseConnection, span: &Span<'_>, clean: &HashSet<i64>) -> Result<Cells, DbErr> {
+    let (first, last) = (span.start.div_euclid(DAY_MS), (span.end - 1).div_euclid(DAY_MS));
+    let mut union = rolled_up_pairs(span, clean, first, last);
+    let mut u = first;
+    while u <= last {
+        if clean.contains(&u) {
+            u += 1;
+            continue;
+        }
+        let run_start = u;
+        while u <= last && !clean.contains(&u) {
+            u += 1;
+        }
+        let portion = Span { start: (run_start * DAY_MS).max(span.start), end: (u * DAY_MS).min(span.end), ..*span };
+        union.union(UnionType::Distinct, raw::identified_pairs_statement(&portion));
+    }
+
+    let mut count = Query::select();
+    count.from_subquery(union, Alias::new("p"));
+    for (i, d) in span.dimensions.iter().enumerate() {
+        let alias = if d.is_time() { "t".to_owned() } else { format!("d{i}") };
+        count.expr_as(Expr::cust(format!("p.{alias}")), Alias::new(alias.clone()));
+        count.add_group_by([Expr::cust(format!("p.{alias}"))]);
+    }
+    count.expr_as(Expr::cust("COUNT(*)"), Alias::new("vs"));
+
+    let mut out = Cells::new();
+    for row in db.query_all(db.get_database_backend().build(&count)).await? {
+        out.entry(raw::key(span, &row)?).or_default().visitors += row.try_get::<i64>("", "vs")?;
+    }
+    Ok(out)
+}
+
+/// The rolled-up (cell, user) pairs of the clean days, in the columns of `raw::identified_pairs_statement`.
+fn rolled_up_pairs(span: &Span<'_>, clean: &HashSet<i64>, first: i64, last: i64) -> SelectStatement {
+    let dimension = span.dimensions.iter().copied().find(|d| !d.is_time());
+    let days: Vec<String> = (first..=last).filter(|u| clean.contains(u)).map(utc_day_text).collect();
+    let mut select = Query::select();
+    select.from_as(Alias::new(TABLE), Alias::new("r"));
+    for (i, d) in span.dimensions.iter().enumerate() {
+        match (d.is_time(), span.time) {
+            (true, Some(time)) => {
+                select.expr_as(Expr::cust(time.sql("r.piece_start", span.start, span.end)), Alias::new("t"));
+            }
+            (true, None) => {}
+            // Rollups store "no value" as ''; raw pairs have NULL.
+            (false, _) => {
+                select.expr_as(Expr::cust("NULLIF(r.value, '')"), Alias::new(format!("d{i}")));
+            }
+        }
+    }
+    select
+        .expr_as(Expr::cust("r.user_hash"), Alias::new("u"))
+        .and_where(Expr::col((Alias::new("r"), Alias::new("site_id"))).eq(span.site_id))
+        .and_where(
+            Expr::col((Alias::new("r"), Alias::new("dimension"))).eq(dimension.map(Dimension::name).unwrap_or("")),
+        )
+        .and_where(Expr::col((Alias::new("r"), Alias::new("piece_start"))).gte(span.start))
+        .and_where(Expr::col((Alias::new("r"), Alias::new("piece_start"))).lt(span.end));
+    if days.is_empty() {
+        select.and_where(Expr::cust("1 = 0"));
+    } else {
+        select.and_where(Expr::col((Alias::new("r"), Alias::new("day"))).is_in(days));
+    }
+    select
+}
+
+fn utc_day_text(u: i64) -> String {
+    (chrono::NaiveDate::default() + chrono::Days::new(u as u64)).to_string()
+}
+
+/// The rollup rows of one piece `[start, end)` of UTC day `day`: its identified users, for the totals and
+/// per value of each rolled-up dimension.
+pub async fn piece_rows(
+    db: &DatabaseConnection,
+    span: &Span<'_>,
+    day: &str,
+    dimension: Option<Dimension>,
+) -> Result<Vec<Vec<SqlValue>>, DbErr> {
+    let statement = raw::identified_pairs_statement(span);
+    // NULL and '' are both stored as '': one row for the two.
+    let mut pairs = std::collections::BTreeSet::new();
+    for row in db.query_all(db.get_database_backend().build(&statement)).await? {
+        let value = match dimension {
+            Some(_) => row.try_get::<Option<String>>("", "d0")?.unwrap_or_default(),
+            None => String::new(),
+        };
+        pairs.insert((value, row.try_get::<String>("", "u")?));
+    }
+    let mut rows = Vec::new();
+    for (value, user) in pairs {
+        rows.push(vec![
+            span.site_id.into(),
+            day.to_owned().into(),
+            span.start.into(),
+            dimension.map(Dimension::name).unwrap_or("").into(),
+            value.into(),
+            user.into(),
+        ]);
+    }
+    Ok(rows)
+}
