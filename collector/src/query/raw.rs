@@ -85,6 +85,8 @@ pub enum Who {
     Identified,
 }
 
+const DAY_MS: i64 = 86_400_000;
+
 const VISITOR_KEY: &str = "COALESCE(s.user_hash, CAST(s.visitor AS TEXT))";
 
 pub async fn cells(db: &DatabaseConnection, span: &Span<'_>, needs: Needs) -> Result<Cells, DbErr> {
@@ -251,8 +253,8 @@ fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
         span.dimensions.iter().copied().enumerate().filter(|(_, d)| d.level() == Level::Event).collect();
     let event_filters: Vec<&Filter> = span.filters.iter().filter(|f| f.dimension.level() == Level::Event).collect();
     let kinds = kinds(span.dimensions, span.filters);
-    // The events are reached through their sessions (by `session_id`), which already fixes site and time: more
-    // conditions on `e.site_id`/`e.ts` only tempt the planner into scanning the site's whole time index.
+    // The events are reached through their sessions (by `session_id`), which already fixes site and time; see
+    // `bound` for the one time condition that helps.
     let event_conditions = |sub: &mut SelectStatement| {
         for kind in &kinds {
             sub.and_where(cust(format!("e.kind = {kind}")));
@@ -261,7 +263,26 @@ fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
             sub.cond_where(filter_sql(f));
         }
     };
-    if !event_dims.is_empty() {
+    // A session starts with its earliest event, so its events are never before the span. Where the span reaches
+    // the present that bound is tight and the time index finds the few events; for spans in the past, the
+    // sessions' ids are the better way in (the bound would scan every event since).
+    let recent = span.end >= chrono::Utc::now().timestamp_millis() - DAY_MS;
+    let bound = |sub: &mut SelectStatement| {
+        if recent {
+            sub.and_where(col("e.site_id").eq(span.site_id)).and_where(col("e.ts").gte(span.start));
+        }
+    };
+    if !event_dims.is_empty() && !needs.sessions {
+        // Distinct counts only (visitors, identified users): every (session, value) row may repeat.
+        select.join_as(
+            sea_orm::sea_query::JoinType::InnerJoin,
+            Alias::new("events"),
+            Alias::new("e"),
+            cust("e.session_id = s.id"),
+        );
+        bound(&mut select);
+        event_conditions(&mut select);
+    } else if !event_dims.is_empty() {
         // The distinct (session, value) pairs: a visit counts once per page it viewed.
         let mut sub = Query::select();
         sub.distinct().from_as(Alias::new("events"), Alias::new("e")).expr_as(cust("e.session_id"), Alias::new("sid"));
@@ -283,6 +304,7 @@ fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
             }
         }
         sub.and_where(col("e.session_id").in_subquery(started));
+        bound(&mut sub);
         for (i, d) in &event_dims {
             sub.expr_as(cust(d.column()), Alias::new(format!("d{i}")));
         }
@@ -301,7 +323,8 @@ fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
     for f in span.filters.iter().filter(|f| f.dimension.level() == Level::Session) {
         select.cond_where(filter_sql(f));
     }
-    group_dimensions(span, &mut select, "s.started_at", if event_dims.is_empty() { "e" } else { "x" });
+    let event_alias = if event_dims.is_empty() || !needs.sessions { "e" } else { "x" };
+    group_dimensions(span, &mut select, "s.started_at", event_alias);
     if needs.sessions {
         select
             .expr_as(cust("COUNT(*)"), Alias::new("vi"))
