@@ -42,6 +42,11 @@ pub async fn rollup(db: &DatabaseConnection, rebuild: bool, only: Option<&str>) 
         rollup::build(db, site, days, now, || progress.inc(1)).await?;
     }
     progress.finish_and_clear();
+    if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DatabaseBackend::Postgres && total > 0 {
+        // The rollup tables just changed in bulk too: a stale row estimate puts counts on sort plans.
+        let analyze = "ANALYZE rollups; ANALYZE visitor_rollups; ANALYZE identified_rollups";
+        sea_orm::ConnectionTrait::execute_unprepared(db, analyze).await?;
+    }
     eprintln!(
         "rolled up {total} day(s) of {} site(s) in {:.1} s; {ended} session(s) finalised",
         plan.len(),
