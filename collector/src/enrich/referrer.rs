@@ -109,6 +109,14 @@ fn known(host: &str, path: &str) -> Option<(&'static str, Kind)> {
         .map(|(_, _, name, kind)| (*name, *kind))
 }
 
+/// What is kept of a referrer URL: its host (as [`crate::ingest::beacon::host_name`] keeps it) and its path —
+/// never its query or fragment, which carry search terms, tokens and e-mail addresses. `None` without a host.
+pub fn host_and_path(raw: &str) -> Option<(String, String)> {
+    let url = url::Url::parse(raw).ok()?;
+    let host = crate::ingest::beacon::host_name(url.host_str()?)?;
+    Some((host, url.path().to_owned()))
+}
+
 /// Source and channel of a visit. `referrer` is an external referrer (host, path); `utm_source` and
 /// `utm_medium` come from the landing URL and take precedence.
 pub fn classify(

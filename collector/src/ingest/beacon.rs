@@ -392,11 +392,12 @@ pub fn parse_page_url(raw: &str) -> Result<PageUrl, &'static str> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err("must be an http or https URL");
     }
-    let hostname = url.host_str().ok_or("must have a host")?.trim_end_matches('.').to_ascii_lowercase();
+    let hostname = url.host_str().and_then(host_name).ok_or("must have a host name")?;
     let campaign = url
         .query_pairs()
-        .filter(|(k, v)| (k.starts_with("utm_") || k == "ref") && !v.is_empty())
+        .filter(|(k, _)| k.starts_with("utm_") || k == "ref")
         .map(|(k, v)| (k.into_owned(), truncate(&without_nul(v.into_owned()), MAX_PROP_VALUE).to_owned()))
+        .filter(|(_, v)| !v.is_empty())
         .collect();
     let fragment = url.fragment().filter(|f| !f.is_empty()).map(|f| truncate(f, 512).to_owned());
     Ok(PageUrl { hostname, path: url.path().to_owned(), fragment, campaign })
@@ -412,6 +413,16 @@ fn without_nul(s: String) -> String {
     } else {
         s
     }
+}
+
+/// A URL's host as Footfall keeps it: lowercase, without the root dot (`example.com.`). `None` for a name with
+/// an empty label (`https:.//x` has the host `.`, `a..b` is no name): no page is served there, and with its
+/// dots trimmed such a host could read as another one (`192.210..` would become the address `192.210`).
+pub fn host_name(host: &str) -> Option<String> {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let bracketed = host.starts_with('[');
+    (bracketed || (!host.is_empty() && host.split('.').all(|label| !label.is_empty())))
+        .then(|| host.to_ascii_lowercase())
 }
 
 /// Cuts to at most `max` bytes on a character boundary.
@@ -486,11 +497,22 @@ mod tests {
         };
         let b = parse(&event(r#","title":"a\u0000b""#)).unwrap();
         assert_eq!((b[0].title.as_deref(), b[0].url.campaign[0].1.as_str()), (Some("ab"), "ab"));
+        let only_nul = r#"{"site":"s","type":"pageview","url":"https://e.com/?utm_source=%00"}"#;
+        assert_eq!(parse(only_nul).unwrap()[0].url.campaign, vec![], "a value of nothing but U+0000 is no value");
         for extra in
             [r#","name":"n\u0000""#, r#","pv":"\u0000""#, r#","props":{"k\u0000":1}"#, r#","props":{"k":"\u0000"}"#]
         {
             assert_eq!(parse(&event(extra)).unwrap_err().code(), "invalid_field", "{extra}");
         }
+    }
+
+    #[test]
+    fn a_url_needs_a_host_name_without_empty_labels() {
+        for url in ["https:.//example.com/a", "https://192.210../a", "https://a..b/", "https://.a/"] {
+            assert_eq!(parse_page_url(url), Err("must have a host name"), "{url}");
+        }
+        assert_eq!(parse_page_url("https://Example.COM./a").unwrap().hostname, "example.com");
+        assert_eq!(parse_page_url("https://[::1]:8080/").unwrap().hostname, "[::1]");
     }
 
     #[test]

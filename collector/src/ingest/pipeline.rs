@@ -359,12 +359,10 @@ fn page_path(site: &Site, beacon: &Beacon) -> String {
 /// Step 6: where the visit came from. Referrers from the site itself are navigation, not a source.
 /// Campaign parameters win over the referrer; `enrich::referrer` names the source and its channel.
 fn referrer_and_campaign(site: &Site, beacon: &Beacon, out: &mut Enrichment) {
-    if let Some(referrer) = beacon.referrer.as_deref().and_then(|r| url::Url::parse(r).ok()) {
-        if let Some(host) = referrer.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase()) {
-            if !site.allows_hostname(&host) && host != beacon.url.hostname {
-                out.referrer_path = Some(referrer.path().to_owned());
-                out.referrer_host = Some(host);
-            }
+    if let Some((host, path)) = beacon.referrer.as_deref().and_then(referrer::host_and_path) {
+        if !site.allows_hostname(&host) && host != beacon.url.hostname {
+            out.referrer_path = Some(path);
+            out.referrer_host = Some(host);
         }
     }
     let param = |name: &str| beacon.url.campaign.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
