@@ -16,36 +16,16 @@ pub async fn post(
     key: Authenticated,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw: RawQuery =
-        serde_json::from_value(body.into_inner()).map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
-    answer(state, key, raw).await
+    answer(state, key, RawQuery::from_json(body.into_inner())?).await
 }
 
-/// The same fields as query parameters; lists and ranges JSON-encoded (`metrics=["visitors"]`), or for
-/// plain lists also comma-separated (`metrics=visitors,pageviews`).
+/// The same fields as query parameters (see [`RawQuery::from_params`]).
 pub async fn get(
     state: web::Data<AppState>,
     key: Authenticated,
     params: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut object = serde_json::Map::new();
-    for (name, text) in params.into_inner() {
-        let value = match name.as_str() {
-            "limit" | "offset" => text.parse::<u64>().map(Value::from).unwrap_or(Value::String(text)),
-            "metrics" | "dimensions" if !text.trim_start().starts_with('[') => {
-                Value::Array(text.split(',').map(|s| Value::String(s.trim().to_owned())).collect())
-            }
-            "date_range" | "metrics" | "dimensions" | "filters" | "order_by" if text.trim_start().starts_with('[') => {
-                serde_json::from_str(&text)
-                    .map_err(|e| ApiError::bad_request("invalid_query", format!("`{name}` is not valid JSON: {e}")))?
-            }
-            _ => Value::String(text),
-        };
-        object.insert(name, value);
-    }
-    let raw: RawQuery = serde_json::from_value(Value::Object(object))
-        .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
-    answer(state, key, raw).await
+    answer(state, key, RawQuery::from_params(params.into_inner())?).await
 }
 
 async fn answer(

@@ -244,7 +244,8 @@ fn rows_json(rows: &[Row]) -> Value {
     Value::Array(rows.iter().map(|r| json!({"dimensions": r.dimensions, "metrics": r.metrics})).collect())
 }
 
-fn normalised(q: &StatsQuery) -> Value {
+/// The query as understood, in the request's own shape: what the answer echoes as `query`.
+pub fn normalised(q: &StatsQuery) -> Value {
     json!({
         "site": q.site.public_id,
         "metrics": q.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),

@@ -1,5 +1,6 @@
 //! From the request as sent ([`RawQuery`]) to a [`StatsQuery`]: every name checked against the allow-lists,
 //! every value bounded. Errors carry stable codes (`unknown_metric`, `invalid_filter`, …).
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -75,6 +76,35 @@ pub fn parse_timezone(name: Option<&str>, default: Tz) -> Result<Tz, QueryError>
 }
 
 impl RawQuery {
+    /// The `POST` body.
+    pub fn from_json(body: Value) -> Result<RawQuery, QueryError> {
+        serde_json::from_value(body).map_err(|e| QueryError::invalid("invalid_query", e.to_string()))
+    }
+
+    /// The `GET` form: the same fields as query parameters; lists and ranges JSON-encoded
+    /// (`metrics=["visitors"]`), or for plain lists also comma-separated (`metrics=visitors,pageviews`).
+    pub fn from_params(params: HashMap<String, String>) -> Result<RawQuery, QueryError> {
+        let mut object = serde_json::Map::new();
+        for (name, text) in params {
+            let value = match name.as_str() {
+                "limit" | "offset" => text.parse::<u64>().map(Value::from).unwrap_or(Value::String(text)),
+                "metrics" | "dimensions" if !text.trim_start().starts_with('[') => {
+                    Value::Array(text.split(',').map(|s| Value::String(s.trim().to_owned())).collect())
+                }
+                "date_range" | "metrics" | "dimensions" | "filters" | "order_by"
+                    if text.trim_start().starts_with('[') =>
+                {
+                    serde_json::from_str(&text).map_err(|e| {
+                        QueryError::invalid("invalid_query", format!("`{}` is not valid JSON: {e}", clip(&name)))
+                    })?
+                }
+                _ => Value::String(text),
+            };
+            object.insert(name, value);
+        }
+        RawQuery::from_json(Value::Object(object))
+    }
+
     /// Validates everything except the site, which the caller has looked up (and authorised) already.
     pub fn validate(
         self,
