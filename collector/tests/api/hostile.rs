@@ -358,15 +358,17 @@ fn fits(field_type: Type, shape: &str) -> bool {
 }
 
 /// What the collector must answer: a status and, for errors, a code.
-fn expect(status: u16, code: Option<&str>) -> (u16, Option<String>) {
+type Expected = (u16, Option<String>);
+
+/// A named body, sent with an optional key, and what must come back.
+type Case<'a> = (String, Vec<u8>, Option<&'a str>, Expected);
+
+fn expect(status: u16, code: Option<&str>) -> Expected {
     (status, code.map(str::to_owned))
 }
 
 /// Sends each case and collects every answer that differs from its expectation (all of them, not the first).
-async fn check_all(
-    collector: &Collector,
-    cases: Vec<(String, Vec<u8>, Option<&str>, (u16, Option<String>))>,
-) -> Vec<String> {
+async fn check_all(collector: &Collector, cases: Vec<Case<'_>>) -> Vec<String> {
     let mut wrong = Vec::new();
     for (name, body, key, expected) in cases {
         let (status, answer) = collector.beacon(body, key).await;
@@ -442,8 +444,8 @@ async fn malformed_bytes_surrogates_huge_numbers_and_deep_nesting_are_400s() {
     let site = collector.site.clone();
     let event = |extra: &str| format!(r#"{{"site":"{site}","type":"pageview","url":"https://{DOMAIN}/x"{extra}}}"#);
     let bad = |code: &str| expect(400, Some(code));
-    let mut cases: Vec<(String, Vec<u8>, Option<&str>, (u16, Option<String>))> = Vec::new();
-    let mut add = |name: &str, body: Vec<u8>, expected: (u16, Option<String>)| {
+    let mut cases: Vec<Case> = Vec::new();
+    let mut add = |name: &str, body: Vec<u8>, expected: Expected| {
         cases.push((name.to_owned(), body, None, expected));
     };
 
@@ -748,7 +750,7 @@ async fn injection_in_every_query_parameter_is_refused_or_bound(db: Db) {
     }
     for (name, query) in &refused {
         let (status, answer) = collector.query_post(query).await;
-        if status != 400 || !answer["error"]["code"].as_str().is_some_and(|c| !c.is_empty()) {
+        if status != 400 || answer["error"]["code"].as_str().is_none_or(str::is_empty) {
             wrong.push(format!("POST {name}: {status} {answer}"));
         }
     }
@@ -787,7 +789,7 @@ async fn injection_in_every_query_parameter_is_refused_or_bound(db: Db) {
     }
     for (name, query) in &get_cases {
         let (status, answer) = collector.query_get(query).await;
-        if status != 400 || !answer["error"]["code"].as_str().is_some_and(|c| !c.is_empty()) {
+        if status != 400 || answer["error"]["code"].as_str().is_none_or(str::is_empty) {
             wrong.push(format!("{name}: {status} {answer}"));
         }
     }
