@@ -6,6 +6,7 @@
 #   bench/query.sh postgres VISITORS    a fresh PostgreSQL database (needs it running, see README)
 #   bench/query.sh sqlite VISITORS      a fresh SQLite file
 # About 6.7 events per demo visitor: 150000 visitors ≈ 1 M events, 1500000 ≈ 10 M.
+# KEEP=1 keeps the PostgreSQL database and prints its URL (for bench/ingest.sh stored).
 set -euo pipefail
 store=${1:-postgres}
 visitors=${2:-150000}
@@ -16,7 +17,8 @@ work=$(mktemp -d /tmp/footfall-qbench.XXXXXX)
 export FOOTFALL_DATA_DIR="$work/data" FOOTFALL_LOG=warn
 case "$store" in
   postgres)
-    db="ff_bench_q_$(date +%s)"
+    # Kept databases are not named ff_bench_*, which scripts/services drops.
+    db="$([ "${KEEP:-0}" = 1 ] && echo ffkeep || echo ff_bench)_q_$(date +%s)"
     psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db" postgres
     export FOOTFALL_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
     export FOOTFALL_SECRET_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" ;;
@@ -34,7 +36,11 @@ echo "== overview set"
 "$bin/query_bench" "$site" 20
 if [ "$store" = postgres ]; then
   psql -h 127.0.0.1 -U postgres -Atc "SELECT 'database size: ' || pg_size_pretty(pg_database_size('$db'))" postgres
-  psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $db" postgres
+  if [ "${KEEP:-0}" = 1 ]; then
+    echo "kept: FOOTFALL_BENCH_DATABASE_URL=$FOOTFALL_DATABASE_URL"
+  else
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $db" postgres
+  fi
 else
   du -h "$work/footfall.db" | sed 's/^/database size: /'
 fi
