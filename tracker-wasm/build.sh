@@ -29,21 +29,26 @@ if rustup target list --installed 2> /dev/null | grep -q "^$target\$"; then
 else
   [ -x /usr/bin/cargo ] && [ -d /usr/lib/rustlib/src/rust/library ] || quiet_apt rustc-web cargo-web rust-web-src
   lld="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld"
+  # Size flags (std is built here too, so they reach it): no panic machinery, no file/line strings, no Debug
+  # formatting, and JS values kept in the glue's table rather than an externref table managed by the module.
+  size_flags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Ctarget-feature=-reference-types"
   RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$lld" \
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort --remap-path-prefix=$HOME=~ --remap-path-prefix=$here=." \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$size_flags --remap-path-prefix=$HOME=~ --remap-path-prefix=$here=." \
     /usr/bin/cargo build --quiet --release --target "$target" -Zbuild-std=std,panic_abort
 fi
 
 # 3. Bind, shrink, hash.
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$tools/bin/wasm-bindgen" --target web --no-typescript --out-dir "$out" --out-name footfall \
+"$tools/bin/wasm-bindgen" --target web --no-typescript --omit-default-module-path --encode-into always \
+  --out-dir "$out" --out-name footfall \
   "target/$target/release/footfall_tracker.wasm"
 node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --enable-reference-types --enable-multivalue \
   "$out/footfall_bg.wasm" -o "$out/footfall.wasm"
-node_modules/.bin/terser "$out/footfall.js" --module --compress passes=3 --mangle --toplevel -o "$out/glue.js"
+node_modules/.bin/terser "$out/footfall.js" --module --compress "passes=3,pure_funcs=['console.warn']" --mangle --toplevel \
+  -o "$out/glue.js"
 hash=$(cat "$out/footfall.wasm" "$out/glue.js" | sha256sum | cut -c1-12)
 rm -rf dist && mkdir -p dist
 cp "$out/footfall.wasm" "dist/footfall-$hash.wasm"

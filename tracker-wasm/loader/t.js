@@ -29,9 +29,10 @@
   var base = api + '/tracker/';
   import(base + '__GLUE__').then(function (m) {
     return m.default({ module_or_path: base + '__WASM__' }).then(function () {
-      m.start(cfg);
-      w.footfall = function () { m.command([].slice.call(arguments)) };
-      q.forEach(function (args) { w.footfall.apply(null, args) });
+      // The tracker's exported `dispatch` becomes the listener of every event it registers.
+      m.start(cfg, w, m.dispatch);
+      w.footfall = m.command;
+      q.forEach(function (args) { m.command.apply(w, args) });
     });
   }).catch(fallback);
 })(window, document, history);

@@ -18,14 +18,14 @@ struct Section {
     in_view: bool,
     counted_since: Option<f64>,
     dwell_ms: f64,
+    /// Dwell taken by the latest report, in whole ms.
+    reported_ms: i64,
 }
 
-/// What one engagement beacon carries.
-#[derive(Debug, PartialEq)]
+/// What one engagement beacon carries, with `Engagement::reported_sections`.
 pub struct Report {
     pub engaged_ms: i64,
     pub scroll: u8,
-    pub sections: Vec<(String, i64)>,
 }
 
 impl Engagement {
@@ -63,7 +63,13 @@ impl Engagement {
         let index = match self.sections.iter().position(|s| s.name == name) {
             Some(i) => i,
             None if self.sections.len() < 30 => {
-                self.sections.push(Section { name: name.into(), in_view: false, counted_since: None, dwell_ms: 0.0 });
+                self.sections.push(Section {
+                    name: name.into(),
+                    in_view: false,
+                    counted_since: None,
+                    dwell_ms: 0.0,
+                    reported_ms: 0,
+                });
                 self.sections.len() - 1
             }
             None => return,
@@ -81,22 +87,30 @@ impl Engagement {
             engaged += (now - since).max(0.0);
             self.active_since = Some(now);
         }
-        let mut sections = Vec::new();
+        let mut dwell = false;
         for s in &mut self.sections {
-            let ms = s.take(now);
-            if ms >= 1 {
-                sections.push((s.name.clone(), ms));
-            }
+            s.reported_ms = s.take(now);
+            dwell |= s.reported_ms > 0;
         }
         let deeper = self.max_scroll > self.reported_scroll;
         self.engaged_ms = 0.0;
-        if engaged < MIN_REPORT_MS && !deeper && sections.is_empty() {
+        if engaged < MIN_REPORT_MS && !deeper && !dwell {
             self.engaged_ms = engaged;
             return None;
         }
         self.reported_scroll = self.max_scroll;
-        Some(Report { engaged_ms: engaged.round() as i64, scroll: self.max_scroll, sections })
+        Some(Report { engaged_ms: whole_ms(engaged), scroll: self.max_scroll })
     }
+
+    /// `(name, ms)` of the sections seen between the latest report and the one before.
+    pub fn reported_sections(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.sections.iter().filter(|s| s.reported_ms > 0).map(|s| (s.name.as_str(), s.reported_ms))
+    }
+}
+
+/// Rounds to whole milliseconds (ties to even: one wasm instruction, unlike `f64::round`).
+fn whole_ms(ms: f64) -> i64 {
+    ms.round_ties_even() as i64
 }
 
 impl Section {
@@ -118,7 +132,7 @@ impl Section {
             self.counted_since = Some(now);
         }
         self.dwell_ms = 0.0;
-        ms.round() as i64
+        whole_ms(ms)
     }
 }
 
@@ -127,7 +141,8 @@ pub fn scroll_percent(scroll_y: f64, viewport: f64, document_height: f64) -> u8 
     if document_height <= viewport || document_height <= 0.0 {
         return 100;
     }
-    (((scroll_y + viewport) / document_height) * 100.0).round().clamp(0.0, 100.0) as u8
+    // `as` saturates below 0; above 100 is cut by `min`.
+    ((((scroll_y + viewport) / document_height) * 100.0).round_ties_even() as u8).min(100)
 }
 
 #[cfg(test)]
@@ -147,8 +162,9 @@ mod tests {
     fn each_report_carries_only_what_is_new() {
         let mut e = Engagement::new(0.0, true);
         e.observe_scroll(40);
-        assert_eq!(e.take_report(2000.0).unwrap(), Report { engaged_ms: 2000, scroll: 40, sections: vec![] });
-        assert_eq!(e.take_report(2050.0), None, "50 ms and no deeper scroll is not worth a beacon");
+        let report = e.take_report(2000.0).unwrap();
+        assert_eq!((report.engaged_ms, report.scroll, e.reported_sections().count()), (2000, 40, 0));
+        assert!(e.take_report(2050.0).is_none(), "50 ms and no deeper scroll is not worth a beacon");
         e.observe_scroll(90);
         assert_eq!(e.take_report(2100.0).unwrap().engaged_ms, 100, "the withheld 50 ms are carried over");
     }
@@ -156,7 +172,7 @@ mod tests {
     #[test]
     fn a_hidden_page_reports_nothing_new() {
         let mut e = Engagement::new(0.0, false);
-        assert_eq!(e.take_report(60_000.0), None);
+        assert!(e.take_report(60_000.0).is_none());
     }
 
     #[test]
@@ -167,8 +183,12 @@ mod tests {
         e.section_in_view(1000.0, "pricing", true);
         e.set_active(1500.0, false);
         e.set_active(5000.0, true);
-        let report = e.take_report(6000.0).unwrap();
-        assert_eq!(report.sections, vec![("intro".to_string(), 1000), ("pricing".to_string(), 1500)]);
+        assert!(e.take_report(6000.0).is_some());
+        assert_eq!(e.reported_sections().collect::<Vec<_>>(), [("intro", 1000), ("pricing", 1500)]);
+        e.section_in_view(6000.0, "intro", true);
+        e.section_in_view(6200.0, "pricing", false);
+        assert!(e.take_report(6500.0).is_some());
+        assert_eq!(e.reported_sections().collect::<Vec<_>>(), [("intro", 500), ("pricing", 200)], "only new dwell");
     }
 
     #[test]
@@ -176,5 +196,7 @@ mod tests {
         assert_eq!(scroll_percent(0.0, 800.0, 600.0), 100, "a short page is read entirely");
         assert_eq!(scroll_percent(0.0, 800.0, 3200.0), 25);
         assert_eq!(scroll_percent(2400.0, 800.0, 3200.0), 100);
+        assert_eq!(scroll_percent(2500.0, 800.0, 3200.0), 100, "overscroll stays at 100");
+        assert_eq!(scroll_percent(-300.0, 800.0, 3200.0), 16, "rubber-banding above the top");
     }
 }

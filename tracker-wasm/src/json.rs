@@ -1,123 +1,50 @@
 //! A tiny JSON writer. `serde_json` and `core::fmt` would each cost more bytes than the whole tracker is
-//! allowed, so numbers and strings are written by hand.
+//! allowed, so numbers and strings are written by hand — and only ever through `push_str` and ASCII
+//! constants, since pushing a computed `char` pulls in UTF-8 encoding code.
 
-/// Builds one JSON object, field by field.
-pub struct Object {
-    buf: String,
-}
+const HEX: &str = "0123456789abcdef";
 
-impl Object {
-    pub fn new() -> Object {
-        Object { buf: String::from("{") }
-    }
-
-    fn key(&mut self, key: &str) {
-        if self.buf.len() > 1 {
-            self.buf.push(',');
-        }
-        push_str(&mut self.buf, key);
-        self.buf.push(':');
-    }
-
-    pub fn str(mut self, key: &str, value: &str) -> Object {
-        self.key(key);
-        push_str(&mut self.buf, value);
-        self
-    }
-
-    pub fn opt_str(self, key: &str, value: Option<&str>) -> Object {
-        match value {
-            Some(v) => self.str(key, v),
-            None => self,
-        }
-    }
-
-    pub fn int(mut self, key: &str, value: i64) -> Object {
-        self.key(key);
-        push_int(&mut self.buf, value);
-        self
-    }
-
-    pub fn flag(mut self, key: &str, value: bool) -> Object {
-        if value {
-            self.key(key);
-            self.buf.push_str("true");
-        }
-        self
-    }
-
-    /// `value` must already be JSON.
-    pub fn raw(mut self, key: &str, value: &str) -> Object {
-        self.key(key);
-        self.buf.push_str(value);
-        self
-    }
-
-    pub fn finish(mut self) -> String {
-        self.buf.push('}');
-        self.buf
-    }
-}
-
-impl Default for Object {
-    fn default() -> Self {
-        Object::new()
-    }
-}
-
-/// Writes `s` as a JSON string literal.
+/// Writes `s` as a JSON string literal. Runs of plain bytes are copied whole; only `"`, `\` and control
+/// characters are escaped (other characters, multi-byte ones included, are valid inside JSON strings).
 pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u00");
-                out.push(HEX[(c as usize) >> 4] as char);
-                out.push(HEX[(c as usize) & 15] as char);
+    let mut plain = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b < 0x20 || b == b'"' || b == b'\\' {
+            out.push_str(&s[plain..i]);
+            if b < 0x20 {
+                out.push_str(if b < 0x10 { "\\u000" } else { "\\u001" });
+                hex_digit(out, b);
+            } else {
+                out.push('\\');
+                out.push_str(&s[i..i + 1]);
             }
-            c => out.push(c),
+            plain = i + 1;
         }
     }
+    out.push_str(&s[plain..]);
     out.push('"');
+}
+
+/// The hexadecimal digit of the low four bits of `b`.
+pub fn hex_digit(out: &mut String, b: u8) {
+    let i = (b & 15) as usize;
+    out.push_str(&HEX[i..i + 1]);
 }
 
 pub fn push_int(out: &mut String, value: i64) {
     if value < 0 {
         out.push('-');
     }
-    let mut n = value.unsigned_abs();
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(d as char);
-    }
+    push_digits(out, value.unsigned_abs());
 }
 
-/// `[a,b,c]` from already-encoded JSON values.
-pub fn array(items: &[String]) -> String {
-    let mut out = String::from("[");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(item);
+fn push_digits(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_digits(out, n / 10);
     }
-    out.push(']');
-    out
+    let d = (n % 10) as usize;
+    out.push_str(&"0123456789"[d..d + 1]);
 }
 
 #[cfg(test)]
@@ -125,9 +52,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn strings_are_escaped_and_numbers_exact() {
-        let json = Object::new().str("a", "q\"\\\n\u{1}é").int("n", -1234567890123).int("z", 0).flag("t", true).flag("f", false).finish();
-        assert_eq!(json, r#"{"a":"q\"\\\n\u0001é","n":-1234567890123,"z":0,"t":true}"#);
-        assert_eq!(array(&[json.clone(), "{}".into()]), format!("[{json},{{}}]"));
+    fn strings_are_escaped_and_read_back_unchanged() {
+        let text = "q\"\\\n\u{1}\u{1f}é✓ <tab>\t";
+        let mut out = String::new();
+        push_str(&mut out, text);
+        assert_eq!(out, r#""q\"\\\u000a\u0001\u001fé✓ <tab>\u0009""#);
+        assert_eq!(serde_json::from_str::<String>(&out).unwrap(), text);
+    }
+
+    #[test]
+    fn integers_are_exact() {
+        for n in [0, 7, 10, 99, 100, -1, -1234567890123, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_int(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
     }
 }

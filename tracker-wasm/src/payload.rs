@@ -1,114 +1,140 @@
-//! The beacon payload (DESIGN.md §3): one event object, encoded by hand. The collector's tests and these
-//! share `protocol/beacon-vectors.json`.
-use crate::json::{self, Object};
+//! The beacon payload (DESIGN.md §3): a batch of events written field by field into one buffer, cut to the
+//! limits the collector accepts. The browser layer opens an event with the fields every event has, adds those
+//! of its type and closes it; what goes out is always a JSON array. `protocol/beacon-vectors.json` pins the
+//! format for the collector; the tests here check the tracker writes it.
+use crate::json::{hex_digit, push_int, push_str};
 
-pub enum Kind<'a> {
-    Pageview { referrer: Option<&'a str>, title: &'a str, screen: i64 },
-    Engagement { engaged_ms: i64, scroll: u8, sections: &'a [(String, i64)] },
-    /// `props` is an already-encoded JSON object.
-    Interaction { name: &'a str, props: &'a str },
-    Identify { user: &'a str, remember: bool },
-}
-
-pub struct Event<'a> {
+/// The fields every event carries.
+pub struct Head<'a> {
+    pub kind: &'a str,
     pub id: &'a str,
     pub site: &'a str,
     pub url: &'a str,
     pub pv: &'a str,
-    pub group: Option<&'a str>,
+    /// Empty for none.
+    pub group: &'a str,
     pub ts: i64,
     pub webdriver: bool,
     pub dnt: bool,
-    pub kind: Kind<'a>,
 }
 
-impl Event<'_> {
-    pub fn encode(&self) -> String {
-        let kind = match self.kind {
-            Kind::Pageview { .. } => "pageview",
-            Kind::Engagement { .. } => "engagement",
-            Kind::Interaction { .. } => "interaction",
-            Kind::Identify { .. } => "identify",
-        };
-        let mut o = Object::new()
-            .str("id", self.id)
-            .str("site", self.site)
-            .str("type", kind)
-            .str("url", self.url)
-            .str("pv", self.pv)
-            .opt_str("group", self.group)
-            .int("ts", self.ts)
-            .flag("webdriver", self.webdriver)
-            .flag("dnt", self.dnt);
-        match &self.kind {
-            Kind::Pageview { referrer, title, screen } => {
-                o = o.opt_str("referrer", referrer.filter(|r| !r.is_empty())).str("title", cut(title, 512)).int("screen", *screen)
-            }
-            Kind::Engagement { engaged_ms, scroll, sections } => {
-                o = o.int("engaged_ms", *engaged_ms).int("scroll", *scroll as i64);
-                if !sections.is_empty() {
-                    let mut s = Object::new();
-                    for (name, ms) in sections.iter() {
-                        s = s.int(cut(name, 64), *ms);
-                    }
-                    o = o.raw("sections", &s.finish());
-                }
-            }
-            Kind::Interaction { name, props } => o = o.str("name", cut(name, 64)).raw("props", props),
-            Kind::Identify { user, remember } => o = o.str("user", cut(user, 128)).flag("remember", *remember),
-        }
-        o.finish()
+/// A JSON array of events under construction.
+pub struct Batch {
+    out: String,
+    /// Properties written into the open `props` object.
+    props: usize,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch::new()
     }
 }
 
-/// Interaction properties as the collector accepts them: at most 30, keys ≤ 64 bytes, strings ≤ 256 bytes.
-pub struct Props {
-    object: Object,
-    count: usize,
+impl Batch {
+    pub fn new() -> Batch {
+        Batch { out: String::from("["), props: 0 }
+    }
+
+    /// A comma unless a value is the first in its object or array.
+    fn comma(&mut self) {
+        if !matches!(self.out.as_bytes().last(), Some(b'[' | b'{')) {
+            self.out.push(',');
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        self.comma();
+        push_str(&mut self.out, key);
+        self.out.push(':');
+    }
+
+    /// Opens an event; every `open` needs its `close`.
+    pub fn open(&mut self, head: &Head<'_>) {
+        self.comma();
+        self.out.push('{');
+        self.str("id", head.id, 36);
+        self.str("site", head.site, 128);
+        self.str("type", head.kind, 16);
+        self.str("url", head.url, crate::url::MAX_URL);
+        self.str("pv", head.pv, 36);
+        self.str("group", head.group, 128);
+        self.int("ts", head.ts);
+        self.flag("webdriver", head.webdriver);
+        self.flag("dnt", head.dnt);
+    }
+
+    /// Ends the innermost open event or object.
+    pub fn close(&mut self) {
+        self.out.push('}');
+    }
+
+    /// A string field cut to `max` bytes; left out when empty (every string field is optional or never empty).
+    pub fn str(&mut self, key: &str, value: &str, max: usize) {
+        if !value.is_empty() {
+            self.key(key);
+            push_str(&mut self.out, cut(value, max));
+        }
+    }
+
+    pub fn int(&mut self, key: &str, value: i64) {
+        self.key(key);
+        push_int(&mut self.out, value);
+    }
+
+    /// `true` fields only: absent means false.
+    pub fn flag(&mut self, key: &str, value: bool) {
+        if value {
+            self.raw(key, "true");
+        }
+    }
+
+    /// `value` must already be JSON.
+    fn raw(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.out.push_str(value);
+    }
+
+    /// Opens the object `key` (`props`, `sections`); `close` ends it.
+    pub fn object(&mut self, key: &str) {
+        self.key(key);
+        self.out.push('{');
+        self.props = 0;
+    }
+
+    /// One interaction property in the open object, within the collector's limits: at most 30, keys ≤ 64
+    /// bytes, strings ≤ 256 bytes. A `Number` is a finite number already written as JSON.
+    pub fn prop(&mut self, key: &str, value: Prop<'_>) {
+        if self.props >= 30 || key.is_empty() {
+            return;
+        }
+        self.props += 1;
+        let key = cut(key, 64);
+        match value {
+            Prop::Text(text) => {
+                self.key(key);
+                push_str(&mut self.out, cut(text, 256));
+            }
+            Prop::Number(n) => self.raw(key, n),
+            Prop::Bool(b) => self.raw(key, if b { "true" } else { "false" }),
+        }
+    }
+
+    /// The JSON text to send, or `None` when no event was written.
+    pub fn finish(mut self) -> Option<String> {
+        if self.out.len() == 1 {
+            return None;
+        }
+        self.out.push(']');
+        Some(self.out)
+    }
 }
 
-pub enum PropValue<'a> {
+pub enum Prop<'a> {
     Text(&'a str),
     /// A finite number already written as JSON (JavaScript's `String(n)`).
     Number(&'a str),
     Bool(bool),
-}
-
-impl Props {
-    pub fn new() -> Props {
-        Props { object: Object::new(), count: 0 }
-    }
-
-    pub fn add(&mut self, key: &str, value: PropValue<'_>) {
-        if self.count >= 30 || key.is_empty() {
-            return;
-        }
-        let key = cut(key, 64);
-        let object = std::mem::take(&mut self.object);
-        self.object = match value {
-            PropValue::Text(text) => object.str(key, cut(text, 256)),
-            PropValue::Number(n) => object.raw(key, n),
-            PropValue::Bool(b) => object.raw(key, if b { "true" } else { "false" }),
-        };
-        self.count += 1;
-    }
-
-    pub fn finish(self) -> String {
-        self.object.finish()
-    }
-}
-
-impl Default for Props {
-    fn default() -> Self {
-        Props::new()
-    }
-}
-
-pub fn batch(events: &[String]) -> String {
-    if events.len() == 1 {
-        return events[0].clone();
-    }
-    json::array(events)
 }
 
 /// Cuts to at most `max` bytes on a character boundary.
@@ -123,18 +149,24 @@ pub fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// A random (version 4) UUID from 16 random bytes.
-pub fn uuid(mut bytes: [u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+/// A random (version 4) UUID; `random` gives 32 random bits per call.
+pub fn uuid(mut random: impl FnMut() -> u32) -> String {
     let mut out = String::with_capacity(36);
-    for (i, b) in bytes.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
+    let mut bits = 0;
+    for i in 0..32 {
+        if i % 8 == 0 {
+            bits = random();
+        }
+        if matches!(i, 8 | 12 | 16 | 20) {
             out.push('-');
         }
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
+        let digit = match i {
+            12 => 4,                    // version 4
+            16 => 8 | (bits & 3) as u8, // variant 10xx
+            _ => bits as u8,
+        };
+        hex_digit(&mut out, digit);
+        bits >>= 4;
     }
     out
 }
@@ -142,39 +174,160 @@ pub fn uuid(mut bytes: [u8; 16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
-    fn event(kind: Kind<'_>) -> String {
-        Event { id: "0192f0c4-7d1e-4cc3-9b7a-0d6f1c2b3a41", site: "s1", url: "https://e.com/a", pv: "p1", group: None, ts: 5, webdriver: false, dnt: false, kind }.encode()
-    }
-
-    #[test]
-    fn a_pageview_encodes_as_the_protocol_says() {
-        let json = event(Kind::Pageview { referrer: Some("https://g.com/"), title: "T \"q\"", screen: 1280 });
-        assert_eq!(json, r#"{"id":"0192f0c4-7d1e-4cc3-9b7a-0d6f1c2b3a41","site":"s1","type":"pageview","url":"https://e.com/a","pv":"p1","ts":5,"referrer":"https://g.com/","title":"T \"q\"","screen":1280}"#);
-    }
-
-    #[test]
-    fn engagement_and_interactions() {
-        let sections = [("intro".to_string(), 1200)];
-        let json = event(Kind::Engagement { engaged_ms: 3000, scroll: 55, sections: &sections });
-        assert!(json.ends_with(r#""engaged_ms":3000,"scroll":55,"sections":{"intro":1200}}"#), "{json}");
-        let mut props = Props::new();
-        props.add("project", PropValue::Text("footfall"));
-        props.add("n", PropValue::Number("3"));
-        props.add("ok", PropValue::Bool(true));
-        for i in 0..40 {
-            props.add(&format!("k{i}"), PropValue::Bool(false));
+    fn head(kind: &str) -> Head<'_> {
+        Head {
+            kind,
+            id: "0192f0c4-7d1e-4cc3-9b7a-0d6f1c2b3a41",
+            site: "s1",
+            url: "https://e.com/a",
+            pv: "p1",
+            group: "",
+            ts: 5,
+            webdriver: false,
+            dnt: false,
         }
-        let props = props.finish();
-        assert!(props.starts_with(r#"{"project":"footfall","n":3,"ok":true,"k0":false"#));
-        assert_eq!(props.matches(':').count(), 30, "at most 30 properties");
-        let json = event(Kind::Interaction { name: "project_view", props: &props });
-        assert!(json.contains(r#""name":"project_view","props":{"project""#));
+    }
+
+    fn parse(batch: Batch) -> Value {
+        serde_json::from_str(&batch.finish().expect("a batch with events")).expect("valid JSON")
+    }
+
+    #[test]
+    fn a_page_view_is_written_as_the_protocol_says() {
+        let mut b = Batch::new();
+        b.open(&Head { group: "community:montreal", webdriver: true, ..head("pageview") });
+        b.str("referrer", "https://g.com/", 2048);
+        b.str("title", "T \"q\"", 512);
+        b.int("screen", 1280);
+        b.close();
+        assert_eq!(
+            parse(b),
+            json!([{"id": "0192f0c4-7d1e-4cc3-9b7a-0d6f1c2b3a41", "site": "s1", "type": "pageview", "url": "https://e.com/a",
+                "pv": "p1", "group": "community:montreal", "ts": 5, "webdriver": true, "referrer": "https://g.com/",
+                "title": "T \"q\"", "screen": 1280}])
+        );
+    }
+
+    #[test]
+    fn empty_strings_and_false_flags_are_left_out() {
+        let mut b = Batch::new();
+        b.open(&head("pageview"));
+        b.str("referrer", "", 2048);
+        b.close();
+        let event = &parse(b)[0];
+        for absent in ["group", "referrer", "webdriver", "dnt"] {
+            assert!(event.get(absent).is_none(), "{absent} in {event}");
+        }
+    }
+
+    #[test]
+    fn engagement_and_interactions_in_one_batch() {
+        let mut b = Batch::new();
+        b.open(&head("engagement"));
+        b.int("engaged_ms", 3000);
+        b.int("scroll", 55);
+        b.object("sections");
+        b.int("intro", 1200);
+        b.int("pricing", 800);
+        b.close();
+        b.close();
+        b.open(&head("interaction"));
+        b.str("name", "project_view", 64);
+        b.object("props");
+        b.prop("project", Prop::Text("footfall"));
+        b.prop("n", Prop::Number("3.5"));
+        b.prop("ok", Prop::Bool(true));
+        b.prop("", Prop::Bool(true));
+        b.close();
+        b.close();
+        let events = parse(b);
+        assert_eq!(events[0]["sections"], json!({"intro": 1200, "pricing": 800}));
+        assert_eq!(events[0]["engaged_ms"], 3000);
+        assert_eq!(events[1]["name"], "project_view");
+        assert_eq!(events[1]["props"], json!({"project": "footfall", "n": 3.5, "ok": true}), "an empty key is dropped");
+    }
+
+    #[test]
+    fn properties_within_the_collectors_limits() {
+        let mut b = Batch::new();
+        b.open(&head("interaction"));
+        b.object("props");
+        b.prop(&"k".repeat(100), Prop::Text(&"v".repeat(1000)));
+        for i in 0..40 {
+            b.prop(&format!("p{i}"), Prop::Bool(false));
+        }
+        b.close();
+        b.close();
+        let props = parse(b)[0]["props"].as_object().unwrap().clone();
+        assert_eq!(props.len(), 30, "at most 30 properties");
+        assert_eq!(props["k".repeat(64).as_str()], "v".repeat(256));
+        assert!(props.contains_key("p28") && !props.contains_key("p29"));
+    }
+
+    #[test]
+    fn long_values_are_cut_on_character_boundaries() {
+        assert_eq!(cut("ééé", 5), "éé");
+        assert_eq!(cut("abc", 3), "abc");
+        let mut b = Batch::new();
+        b.open(&head("pageview"));
+        b.str("title", &"é".repeat(300), 512);
+        b.close();
+        assert_eq!(parse(b)[0]["title"].as_str().unwrap().len(), 512);
+    }
+
+    #[test]
+    fn nothing_to_send_without_events() {
+        assert_eq!(Batch::new().finish(), None);
     }
 
     #[test]
     fn uuids_are_version_4() {
-        let id = uuid([0xff; 16]);
-        assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert_eq!(uuid(|| u32::MAX), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert_eq!(uuid(|| 0), "00000000-0000-4000-8000-000000000000");
+        let mut n = 0u32;
+        let id = uuid(|| {
+            n = n.wrapping_mul(2_654_435_761).wrapping_add(12345);
+            n
+        });
+        assert_eq!(id.len(), 36);
+        assert!(id.bytes().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) {
+            c == b'-'
+        } else {
+            c.is_ascii_hexdigit()
+        }));
+    }
+
+    /// Every valid vector of the shared protocol file that the tracker can produce, written by the tracker's
+    /// own encoder, is the same JSON.
+    #[test]
+    fn writes_the_shared_protocol_vectors() {
+        let vectors: Value = serde_json::from_str(include_str!("../../protocol/beacon-vectors.json")).unwrap();
+        let vector = |name: &str| {
+            vectors["valid"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap()["body"].clone()
+        };
+        let mut b = Batch::new();
+        b.open(&Head {
+            kind: "engagement",
+            id: "",
+            site: "SITE",
+            url: "https://HOST/blog/post",
+            pv: "pv-1",
+            group: "",
+            ts: 0,
+            webdriver: false,
+            dnt: false,
+        });
+        b.int("engaged_ms", 3200);
+        b.int("scroll", 55);
+        b.object("sections");
+        b.int("intro", 1200);
+        b.int("pricing", 800);
+        b.close();
+        b.close();
+        let mut written = parse(b)[0].clone();
+        written.as_object_mut().unwrap().remove("ts");
+        assert_eq!(written, vector("engagement report"));
     }
 }
