@@ -53,6 +53,8 @@ impl Ingest {
         let trusted = matches!(meta.sender, Sender::Server { .. });
         let options = ParseOptions { max_batch: self.max_batch, trusted, now_ms: meta.now_ms };
         let beacons = beacon::parse_body(body, options)?;
+        // A beacon refused for a full spool must not touch sessions or presence first: its retry would.
+        self.spool.check_room()?;
         let mut report = Report::default();
         let mut records = Vec::with_capacity(beacons.len());
         for beacon in beacons {

@@ -110,6 +110,16 @@ impl Spool {
         Ok((Spool { tx, shared, max_bytes: settings.max_bytes }, sealed_rx))
     }
 
+    /// Refuses early when the spool is already full, before a request does any other work (`append` still
+    /// decides for the bytes it brings).
+    pub fn check_room(&self) -> Result<(), SpoolError> {
+        let used = self.shared.used();
+        match used >= self.max_bytes {
+            true => Err(SpoolError::Full { used, max: self.max_bytes }),
+            false => Ok(()),
+        }
+    }
+
     /// Appends records and returns once they are on disk (fsynced). All or nothing for the caller: on error
     /// the caller answers non-2xx, so a sender retries and nothing it was told is stored is lost.
     pub async fn append(&self, records: Vec<Vec<u8>>) -> Result<(), SpoolError> {
@@ -335,6 +345,9 @@ mod tests {
         spool.append(vec![vec![0; 20]]).await.unwrap();
         assert!(matches!(spool.append(vec![vec![0; 20]]).await, Err(SpoolError::Full { .. })));
         assert_eq!(spool.used_bytes(), 28);
+        assert!(spool.check_room().is_ok(), "room for a smaller request is still there");
+        spool.append(vec![vec![0; 4]]).await.unwrap();
+        assert!(matches!(spool.check_room(), Err(SpoolError::Full { used: 40, max: 40 })));
     }
 
     #[tokio::test]
