@@ -31,7 +31,6 @@ impl Collector {
             &[
                 ("FOOTFALL_LIMITS__API_PER_HOUR", "0"),
                 ("FOOTFALL_INGEST__MAX_EVENTS_PER_VISITOR_MINUTE", "0"),
-                ("FOOTFALL_INGEST__DEBUG_DROP_HEADER", "true"),
                 ("FOOTFALL_SPOOL__SEGMENT_MAX_AGE_MS", "20"),
             ],
         );
