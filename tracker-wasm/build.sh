@@ -46,8 +46,12 @@ trap 'rm -rf "$out"' EXIT
 node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --enable-reference-types --enable-multivalue \
-  "$out/footfall_bg.wasm" -o "$out/footfall.wasm"
-node_modules/.bin/terser "$out/footfall.js" --module --compress "passes=3,pure_funcs=['console.warn']" --mangle --toplevel \
+  "$out/footfall_bg.wasm" -o "$out/optimized.wasm"
+# Short import/export names; glue.mjs renames them in the glue and trims its initialisation.
+node_modules/.bin/wasm-opt --minify-imports-and-exports-and-modules "$out/optimized.wasm" -o "$out/footfall.wasm" \
+  > "$out/names.json"
+node glue.mjs "$out/footfall.js" "$out/names.json" "$out/footfall.wasm" > "$out/trimmed.js"
+node_modules/.bin/terser "$out/trimmed.js" --module --compress "passes=3,pure_funcs=['console.warn']" --mangle --toplevel \
   -o "$out/glue.js"
 hash=$(cat "$out/footfall.wasm" "$out/glue.js" | sha256sum | cut -c1-12)
 rm -rf dist && mkdir -p dist

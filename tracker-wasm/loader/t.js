@@ -28,7 +28,7 @@
   };
   var base = api + '/tracker/';
   import(base + '__GLUE__').then(function (m) {
-    return m.default({ module_or_path: base + '__WASM__' }).then(function () {
+    return m.default(base + '__WASM__').then(function () {
       // The tracker's exported `dispatch` becomes the listener of every event it registers.
       m.start(cfg, w, m.dispatch);
       w.footfall = m.command;
