@@ -8,6 +8,7 @@
 #   bench/ingest.sh stored [RATE] [SECONDS]      production, into the existing database FOOTFALL_BENCH_DATABASE_URL
 #                                                (e.g. one filled with 10 M events by KEEP=1 bench/query.sh)
 #   bench/ingest.sh pair [RATE] [SECONDS]        two collectors sharing Redis and PostgreSQL, RATE/2 each
+# PROFILE=1 samples the (first) collector with `perf record` during the load and prints where its CPU went.
 set -euo pipefail
 mode=${1:-embedded}
 rate=${2:-10000}
@@ -61,10 +62,15 @@ ticks=$(getconf CLK_TCK)
 ticks_of() { for p in 0 "$@"; do awk '{print $14 + $15}' "/proc/$p/stat" 2> /dev/null || echo 0; done | paste -sd+ | bc; }
 service_pids() { [ "$mode" = embedded ] || { pgrep -x redis-server; pgrep -u postgres; } | tr '\n' ' '; }
 rss() { for p in "${pids[@]}"; do awk '/VmRSS/ {print int($2/1024)}' "/proc/$p/status"; done | paste -sd' '; }
+peak_rss() { for p in "${pids[@]}"; do awk '/VmHWM/ {print int($2/1024)}' "/proc/$p/status"; done | paste -sd' '; }
 echo "== $mode: $rate events/s for $seconds s ($collectors collector(s), idle RSS $(rss) MB)"
 before_collectors=$(ticks_of "${pids[@]}")
 before_services=$(ticks_of $(service_pids))
 per_collector=$((rate / collectors))
+if [ "${PROFILE:-0}" = 1 ]; then
+  perf record -q -F 499 -g -o "$work/perf.data" -p "${pids[0]}" 2> /dev/null &
+  profiler=$!
+fi
 gens=()
 for port in "${ports[@]}"; do
   "$bin/loadgen" --url "http://127.0.0.1:$port" --site "$site" --domain "$domain" --rate "$per_collector" --seconds "$seconds" \
@@ -73,6 +79,12 @@ for port in "${ports[@]}"; do
 done
 status=0
 for g in "${gens[@]}"; do wait "$g" || status=1; done
+if [ -n "${profiler:-}" ]; then
+  kill -INT "$profiler"; wait "$profiler" 2> /dev/null || true
+  echo "-- where the collector's CPU went (perf, self time, top symbols)"
+  perf report -i "$work/perf.data" --no-children --sort dso,symbol --percent-limit 1.5 --stdio 2> /dev/null \
+    | grep -E '^ +[0-9]' | head -40
+fi
 for port in "${ports[@]}"; do
   [ "$collectors" -gt 1 ] && echo "-- collector on :$port"
   cat "$work/loadgen-$port.log"
@@ -89,7 +101,7 @@ for port in "${ports[@]}"; do
   fallbacks=$((fallbacks + ${f:-0}))
 done
 echo "degraded:      $fallbacks session touches served by the fallback store (must be 0)"
-echo "collector:     RSS $(rss) MB after load, $cpu_c CPU-s = $(echo "scale=1; $cpu_c * 1000000 / $events" | bc) CPU-s per million events"
+echo "collector:     RSS $(rss) MB after load (peak $(peak_rss) MB), $cpu_c CPU-s = $(echo "scale=1; $cpu_c * 1000000 / $events" | bc) CPU-s per million events"
 if [ "$mode" != embedded ]; then
   echo "services:      Redis + PostgreSQL $cpu_s CPU-s; all together $(echo "scale=1; ($cpu_c + $cpu_s) * 1000000 / $events" | bc) CPU-s per million events"
 else
