@@ -73,7 +73,7 @@ if [ "${PROFILE:-0}" = 1 ]; then
 fi
 gens=()
 for port in "${ports[@]}"; do
-  "$bin/loadgen" --url "http://127.0.0.1:$port" --site "$site" --domain "$domain" --rate "$per_collector" --seconds "$seconds" \
+  /usr/bin/time -f "generator:     %U s user + %S s system CPU, %M KB max RSS" "$bin/loadgen" --url "http://127.0.0.1:$port" --site "$site" --domain "$domain" --rate "$per_collector" --seconds "$seconds" \
     --database-url "$FOOTFALL_DATABASE_URL" > "$work/loadgen-$port.log" 2>&1 &
   gens+=($!)
 done

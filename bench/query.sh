@@ -33,7 +33,7 @@ echo "== rollups"
 /usr/bin/time -f "rollup: %e s wall" "$bin/footfall" rollup
 if [ "$store" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -c "VACUUM ANALYZE" "$db"; fi
 echo "== overview set"
-"$bin/query_bench" "$site" 20
+"$bin/examples/query_bench" "$site" 20
 if [ "$store" = postgres ]; then
   psql -h 127.0.0.1 -U postgres -Atc "SELECT 'database size: ' || pg_size_pretty(pg_database_size('$db'))" postgres
   if [ "${KEEP:-0}" = 1 ]; then
