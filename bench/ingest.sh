@@ -45,7 +45,8 @@ domain="bench-$(date +%s%N).example.com"
 site=$("$bin/footfall" site add "$domain")
 pids=()
 ports=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# A failed run keeps its directory (collector logs, spool) for a look at what happened.
+trap 'kill "${pids[@]}" 2>/dev/null || true; [ "${status:-1}" = 0 ] && rm -rf "$work" || echo "kept $work" >&2' EXIT
 for i in $(seq 1 "$collectors"); do
   port=$(free_port)
   # Each collector has its own spool (its own data directory), as on separate machines.
@@ -82,8 +83,9 @@ for g in "${gens[@]}"; do wait "$g" || status=1; done
 if [ -n "${profiler:-}" ]; then
   kill -INT "$profiler"; wait "$profiler" 2> /dev/null || true
   echo "-- where the collector's CPU went (perf, self time, top symbols)"
-  perf report -i "$work/perf.data" --no-children --sort dso,symbol --percent-limit 1.5 --stdio 2> /dev/null \
-    | grep -E '^ +[0-9]' | head -40
+  perf report -i "$work/perf.data" --no-children --sort dso --stdio 2> /dev/null | grep -E '^ +[0-9]' | tr -s ' ' | head -8
+  perf report -i "$work/perf.data" --no-children --sort dso,symbol --percent-limit 1 --stdio 2> /dev/null \
+    | grep -E '^ +[0-9]' | tr -s ' ' | head -40
 fi
 for port in "${ports[@]}"; do
   [ "$collectors" -gt 1 ] && echo "-- collector on :$port"

@@ -90,7 +90,10 @@ impl Application {
             }
         });
         if settings.jobs.enabled {
-            tokio::spawn(crate::jobs::run(db.clone(), crate::jobs::lease::Lease::for_redis(settings.redis.url.as_deref())));
+            tokio::spawn(crate::jobs::run(
+                db.clone(),
+                crate::jobs::lease::Lease::for_redis(settings.redis.url.as_deref()),
+            ));
         }
         let auth = Arc::new(http::auth::AuthState::new(&settings, &secret)?);
         let housekeeping = (auth.clone(), db.clone());
@@ -125,8 +128,10 @@ impl Application {
             0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             n => n,
         };
+        let per_worker = connections_per_worker(workers, FD_RESERVE + u64::from(settings.database.max_connections));
         let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
             .workers(workers)
+            .max_connections(per_worker)
             .listen(listener)?
             .client_request_timeout(HEADER_TIMEOUT)
             .client_disconnect_timeout(Duration::from_secs(2))
@@ -215,4 +220,30 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// File descriptors kept for everything but client connections: spool segments, Redis, the GeoIP file, logs
+/// (the database pool's connections come on top).
+const FD_RESERVE: u64 = 256;
+
+/// How many client connections each HTTP worker accepts at once. Every connection is a file descriptor, and so
+/// are the spool's segments and the database connections: past the process's limit `open` fails (EMFILE), the
+/// spool answers 503 and the SQL writer cannot read segments. So the soft limit is raised to the hard one and
+/// connections get what is left after a reserve; beyond that, new connections wait in the kernel's queue.
+fn connections_per_worker(workers: usize, reserved: u64) -> usize {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if let Some(current) = limit.current {
+        if limit.maximum.is_none_or(|maximum| maximum > current) {
+            let raised = Rlimit { current: limit.maximum, maximum: limit.maximum };
+            if setrlimit(Resource::Nofile, raised.clone()).is_ok() {
+                limit = raised;
+            }
+        }
+    }
+    // No limit at all: actix's own default of 25,000 per worker applies.
+    let Some(total) = limit.current else { return 25_000 };
+    let per_worker = total.saturating_sub(reserved) / workers.max(1) as u64;
+    tracing::info!(open_files = total, per_worker, "client connections per HTTP worker");
+    per_worker.clamp(16, 25_000) as usize
 }

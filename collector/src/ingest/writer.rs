@@ -42,26 +42,15 @@ impl Writer {
     }
 
     async fn drain(&self, segment: Sealed) {
-        let events = match read_segment(&segment.path) {
-            Ok((records, torn)) => {
-                if torn > 0 {
-                    tracing::warn!(torn, path = %segment.path.display(), "skipping a torn spool tail (never acknowledged)");
-                    self.metrics.spool_bytes_discarded.add(torn as u64);
-                }
-                records
-                    .iter()
-                    .filter_map(|r| {
-                        serde_json::from_slice::<Event>(r)
-                            .map_err(|error| tracing::error!(%error, "undecodable spool record skipped"))
-                            .ok()
-                    })
-                    .collect::<Vec<_>>()
-            }
-            Err(error) => {
-                tracing::error!(%error, path = %segment.path.display(), "cannot read spool segment; leaving it for the next start");
-                return;
-            }
-        };
+        let Some(records) = self.read(&segment).await else { return };
+        let events = records
+            .iter()
+            .filter_map(|r| {
+                serde_json::from_slice::<Event>(r)
+                    .map_err(|error| tracing::error!(%error, "undecodable spool record skipped"))
+                    .ok()
+            })
+            .collect::<Vec<_>>();
         let mut backoff = Duration::from_millis(100);
         loop {
             match commit(&self.db, &events).await {
@@ -82,6 +71,35 @@ impl Writer {
             tracing::error!(%error, path = %segment.path.display(), "committed segment could not be deleted; its replay will be a no-op");
         }
         self.spool.release(segment.bytes);
+    }
+
+    /// A segment's records. A read that fails (say, with every file descriptor in use under a flood of
+    /// connections) is retried until it succeeds: the records are acknowledged, and skipping the segment would
+    /// leave them unstored until the next start. Only a segment that no longer exists is given up.
+    async fn read(&self, segment: &Sealed) -> Option<Vec<Vec<u8>>> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match read_segment(&segment.path) {
+                Ok((records, torn)) => {
+                    if torn > 0 {
+                        tracing::warn!(torn, path = %segment.path.display(), "skipping a torn spool tail (never acknowledged)");
+                        self.metrics.spool_bytes_discarded.add(torn as u64);
+                    }
+                    return Some(records);
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    tracing::error!(%error, path = %segment.path.display(), "sealed spool segment has disappeared");
+                    self.spool.release(segment.bytes);
+                    return None;
+                }
+                Err(error) => {
+                    self.metrics.writer_errors.inc();
+                    tracing::warn!(%error, path = %segment.path.display(), retry_in_ms = backoff.as_millis() as u64, "cannot read spool segment; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
     }
 }
 
@@ -390,4 +408,53 @@ async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> 
     let statement = txn.get_database_backend().build(&insert);
     let rows = txn.query_all(statement).await?;
     rows.iter().map(|row| Ok((row.try_get::<i64>("", "site_id")?, row.try_get::<i64>("", "started_at")?))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::ingest::spool::{frame, Spool};
+    use crate::settings::SpoolSettings;
+
+    async fn writer(dir: &std::path::Path) -> Writer {
+        let settings = SpoolSettings { max_bytes: 1 << 20, segment_bytes: 1 << 20, segment_max_age_ms: 50 };
+        let (spool, _sealed) = Spool::open(&dir.join("spool"), &settings).unwrap();
+        let db = crate::store::connect("sqlite::memory:", 1).await.unwrap();
+        Writer::new(db, Arc::new(Metrics::default()), spool.shared())
+    }
+
+    fn tempdir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("footfall-writer-{}", Uuid::new_v4()));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn a_segment_that_cannot_be_read_for_a_while_is_retried_not_skipped() {
+        let dir = tempdir();
+        let writer = Arc::new(writer(&dir).await);
+        // Reading a directory fails, as reading a file does when every descriptor is in use.
+        let path = dir.join("seg-00000000000000000001.log");
+        fs::create_dir(&path).unwrap();
+        let reading = tokio::spawn({
+            let (writer, path) = (writer.clone(), path.clone());
+            async move { writer.read(&Sealed { path, bytes: 12 }).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!reading.is_finished(), "the segment must not be given up while it cannot be read");
+        fs::remove_dir(&path).unwrap();
+        fs::write(&path, frame(b"kept")).unwrap();
+        assert_eq!(reading.await.unwrap(), Some(vec![b"kept".to_vec()]));
+        assert!(writer.metrics.writer_errors.get() >= 1);
+    }
+
+    #[tokio::test]
+    async fn a_segment_that_no_longer_exists_is_given_up() {
+        let dir = tempdir();
+        let writer = writer(&dir).await;
+        let missing = Sealed { path: dir.join("seg-00000000000000000009.log"), bytes: 12 };
+        assert_eq!(writer.read(&missing).await, None);
+    }
 }
