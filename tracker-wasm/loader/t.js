@@ -4,9 +4,12 @@
 (function (w, d, h) {
   var s = d.currentScript, q = (w.footfall && w.footfall.q) || [];
   var a = function (n) { return s.getAttribute('data-' + n) };
-  var api = a('api') || new URL(s.src).origin;
-  var cfg = { site: a('site'), api: api + '/api/event', hash: a('hash') != null,
-    local: a('allow-localhost') != null, exclude: a('exclude') || '', group: a('group') };
+  var api = a('api') || new URL(s.src).origin, l = location;
+  // `local`: a development host (localhost, a loopback address, a file) the site did not allow; neither the
+  // tracker nor the fallback below sends anything from one.
+  var cfg = { site: a('site'), api: api + '/api/event', hash: a('hash') != null, exclude: a('exclude') || '',
+    group: a('group'), local: a('allow-localhost') == null &&
+      (/^(localhost|\[::1\]|)$|^127\.|\.localhost$/.test(l.hostname) || l.protocol == 'file:') };
   var f = w.footfall = function () { q.push(arguments) };
   f.q = q;
   // History changes fire no event of their own; tell the tracker once the router has drawn the new page
@@ -20,9 +23,8 @@
     };
   });
   var fallback = function () {
-    var l = location;
     try { if (localStorage.footfall_optout == '1') return } catch (e) {}
-    if (!cfg.local && /^(localhost|127\.|\[::1\]$)|\.localhost$/.test(l.hostname) || l.protocol == 'file:') return;
+    if (cfg.local) return;
     navigator.sendBeacon(cfg.api, JSON.stringify({ site: cfg.site, type: 'pageview', url: l.href.split('#')[0],
       referrer: d.referrer || null, title: d.title, screen: innerWidth, webdriver: !!navigator.webdriver }));
   };

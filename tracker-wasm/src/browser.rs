@@ -2,20 +2,44 @@
 //! this file only moves values between them and the page.
 //!
 //! Size is the constraint here (the whole tracker must stay under 8 KB gzipped), so the page is reached
-//! through a handful of generic imports — `Reflect.get`/`set` with the key as a Rust string, and one
-//! `Function.prototype.call` — instead of a typed binding per DOM method (js-sys and web-sys would add glue
-//! and table entries for every one). Every callback arrives through one exported function, `dispatch`, which
-//! the loader hands back to `start`: DOM events, animation frames and IntersectionObserver batches alike.
+//! through a handful of generic imports — `Reflect.get`/`set` with the key as a Rust string, one
+//! `Function.prototype.call`, `Object.is` against a Rust string — instead of a typed binding per DOM method
+//! (js-sys and web-sys would add glue and table entries for every one). Every callback arrives through one
+//! exported function, `dispatch`, which the loader hands back to `start`: DOM events, animation frames and
+//! IntersectionObserver batches alike. Values the tracker only compares or passes on stay in JavaScript;
+//! only what goes into a payload is copied into the module.
 use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::engagement::{scroll_percent, Engagement};
+use crate::json;
 use crate::payload::{self, Batch, Head, Prop};
 use crate::url;
 
 const OPT_OUT_KEY: &str = "footfall_optout";
+
+/// The events `dispatch` handles, told apart by their place here; `start` listens to each where it fires.
+const EVENTS: [&str; 12] = [
+    // 0–1: on the document, capturing (before a page's handler can stop them).
+    "click",
+    "submit",
+    // 2: on the document.
+    "visibilitychange",
+    // 3–5, on the window: the page gains or loses its reader, or closes.
+    "focus",
+    "blur",
+    "pagehide",
+    // 6–10: on the window. The loader announces `pushState`/`replaceState` as `footfall:nav`.
+    "pageshow",
+    "scroll",
+    "popstate",
+    "hashchange",
+    "footfall:nav",
+    // 11: on `window.navigation` (the Navigation API), where there is one.
+    "navigatesuccess",
+];
 
 #[wasm_bindgen]
 extern "C" {
@@ -27,7 +51,10 @@ extern "C" {
     fn item(list: &JsValue, index: u32) -> JsValue;
     /// Only on objects the tracker made.
     #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
-    fn reflect_set(target: &JsValue, key: &str, value: &JsValue) -> bool;
+    fn set(target: &JsValue, key: &str, value: &JsValue);
+    /// `value === text`, compared in JavaScript: the value is not copied into the module.
+    #[wasm_bindgen(js_namespace = Object, js_name = is)]
+    fn same(value: &JsValue, text: &str) -> bool;
     /// `Object()`: a new empty object.
     #[wasm_bindgen(js_name = Object)]
     fn new_object() -> JsValue;
@@ -54,10 +81,16 @@ fn get(object: &JsValue, key: &str) -> JsValue {
     reflect_get(object, key).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// What a value is as text: itself when it is a string, `""` otherwise.
+#[inline(never)]
+fn string(value: &JsValue) -> String {
+    value.as_string().unwrap_or_default()
+}
+
 /// A string property, or `""` when it is none.
 #[inline(never)]
 fn text(object: &JsValue, key: &str) -> String {
-    get(object, key).as_string().unwrap_or_default()
+    string(&get(object, key))
 }
 
 #[inline(never)]
@@ -70,9 +103,10 @@ fn truthy(object: &JsValue, key: &str) -> bool {
     get(object, key).is_truthy()
 }
 
+/// `object[key] === value`.
 #[inline(never)]
-fn set(object: &JsValue, key: &str, value: &JsValue) {
-    reflect_set(object, key, value);
+fn is(object: &JsValue, key: &str, value: &str) -> bool {
+    same(&get(object, key), value)
 }
 
 /// `object.method(a, b, c)`; `undefined` when it is missing or throws. Unused arguments are `undefined`.
@@ -81,15 +115,22 @@ fn call(object: &JsValue, method: &str, a: &JsValue, b: &JsValue, c: &JsValue) -
     get(object, method).unchecked_ref::<Method>().apply(object, a, b, c).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// `object.method(argument)`.
 #[inline(never)]
-fn call0(object: &JsValue, method: &str) -> JsValue {
-    call(object, method, &JsValue::UNDEFINED, &JsValue::UNDEFINED, &JsValue::UNDEFINED)
+fn call1(object: &JsValue, method: &str, argument: &JsValue) -> JsValue {
+    call(object, method, argument, &JsValue::UNDEFINED, &JsValue::UNDEFINED)
 }
 
 /// `object.method("argument")`.
 #[inline(never)]
 fn call_s(object: &JsValue, method: &str, argument: &str) -> JsValue {
-    call(object, method, &JsValue::from_str(argument), &JsValue::UNDEFINED, &JsValue::UNDEFINED)
+    call1(object, method, &JsValue::from_str(argument))
+}
+
+/// `element.getAttribute(name)`, or `""` when there is none.
+#[inline(never)]
+fn attribute(element: &JsValue, name: &str) -> String {
+    string(&call_s(element, "getAttribute", name))
 }
 
 /// The length of an array or node list (0 for anything else).
@@ -98,26 +139,29 @@ fn length(list: &JsValue) -> u32 {
     number(list, "length") as u32
 }
 
-/// Engaged means visible *and* focused: a tab behind another window is not being read.
+/// A new random id (a version 4 UUID).
 #[inline(never)]
-fn page_active(document: &JsValue) -> bool {
-    text(document, "visibilityState") == "visible" && call0(document, "hasFocus").is_truthy()
+fn new_id() -> String {
+    payload::uuid(|| (random() * 4_294_967_296.0) as u32)
 }
 
 /// The tracker's state for the page, behind the one exported entry point of each kind.
 struct Tracker {
     window: JsValue,
     document: JsValue,
+    location: JsValue,
+    navigator: JsValue,
+    /// `localStorage`; undefined where storage is blocked.
+    storage: JsValue,
     /// `dispatch`, as a JavaScript function: the listener of every event.
     handler: JsValue,
-    site: String,
-    endpoint: String,
-    hash: bool,
-    exclude: String,
-    /// The page group of the script tag, used when the page has no `footfall:group` meta tag.
-    group: String,
-    /// A development host not allowed by the site.
+    /// The loader's settings from the script tag: `site`, `api` (the endpoint), `hash`, `exclude`, `group`
+    /// (used when the page has no `footfall:group` meta tag) and `local`; read where they are used.
+    config: JsValue,
+    /// A development host not allowed by the site (the loader tells, as its fallback needs to know too).
     local: bool,
+    /// The current page is one the site asked not to count.
+    excluded: bool,
     opted_out: bool,
     /// The current page (cleaned) and its page-view id; empty before the first page view.
     url: String,
@@ -145,39 +189,40 @@ fn with(f: impl FnOnce(&mut Tracker)) {
 /// Called once by the loader with the script tag's settings, the global object and `dispatch`.
 #[wasm_bindgen]
 pub fn start(config: JsValue, window: JsValue, handler: JsValue) {
-    let document = get(&window, "document");
     let location = get(&window, "location");
+    let storage = get(&window, "localStorage");
+    let document = get(&window, "document");
+    let options = new_object();
+    set(&options, "passive", &JsValue::TRUE);
+    let navigation = get(&window, "navigation");
+    for (i, name) in EVENTS.iter().enumerate() {
+        let target = match i {
+            0..=2 => &document,
+            11 => &navigation,
+            _ => &window,
+        };
+        set(&options, "capture", &JsValue::from_bool(i < 2));
+        call(target, "addEventListener", &JsValue::from_str(name), &handler, &options);
+    }
     let tracker = Tracker {
-        site: text(&config, "site"),
-        endpoint: text(&config, "api"),
-        hash: truthy(&config, "hash"),
-        exclude: text(&config, "exclude"),
-        group: text(&config, "group"),
-        local: !truthy(&config, "local") && url::is_local(&text(&location, "hostname"), &text(&location, "protocol")),
-        opted_out: call_s(&get(&window, "localStorage"), "getItem", OPT_OUT_KEY).as_string().is_some_and(|v| v == "1"),
+        local: truthy(&config, "local"),
+        excluded: false,
+        opted_out: same(&call_s(&storage, "getItem", OPT_OUT_KEY), "1"),
         url: String::new(),
         pv: String::new(),
         engagement: Engagement::default(),
         measure_scheduled: false,
         sections: Observer::new(&handler).map(JsValue::from).unwrap_or(JsValue::UNDEFINED),
-        window,
+        navigator: get(&window, "navigator"),
         document,
+        location,
+        storage,
+        window,
         handler,
+        config,
     };
-    let options = new_object();
-    set(&options, "passive", &JsValue::TRUE);
-    let listen = |target: &JsValue, names: &[&str], capture: bool| {
-        set(&options, "capture", &JsValue::from_bool(capture));
-        for name in names {
-            call(target, "addEventListener", &JsValue::from_str(name), &tracker.handler, &options);
-        }
-    };
-    listen(&tracker.document, &["click", "submit"], true);
-    listen(&tracker.document, &["visibilitychange"], false);
-    let window_events = ["focus", "blur", "pagehide", "pageshow", "popstate", "hashchange", "footfall:nav", "scroll"];
-    listen(&tracker.window, &window_events, false);
-    listen(&get(&tracker.window, "navigation"), &["navigatesuccess"], false);
-    TRACKER.with(|t| *t.borrow_mut() = Some(tracker));
+    // `start` runs once; nothing is there to drop.
+    TRACKER.with(|t| std::mem::forget(t.borrow_mut().replace(tracker)));
     with(|t| t.navigate(true));
 }
 
@@ -188,142 +233,150 @@ pub fn dispatch(arg: JsValue) {
         if arg.as_f64().is_some() {
             return t.measure();
         }
-        let kind = text(&arg, "type");
-        if kind.is_empty() {
+        let kind = get(&arg, "type");
+        let Some(event) = EVENTS.iter().position(|name| same(&kind, name)) else {
             // IntersectionObserver entries.
-            let time = now();
             for i in 0..length(&arg) {
                 let entry = item(&arg, i);
                 let name = call_s(&get(&entry, "target"), "getAttribute", "data-section").as_string();
                 if let Some(name) = name {
-                    t.engagement.section_in_view(time, payload::cut(&name, 64), truthy(&entry, "isIntersecting"));
+                    t.engagement.section_in_view(now(), payload::cut(&name, 64), truthy(&entry, "isIntersecting"));
                 }
             }
             return;
-        }
-        match kind.as_str() {
-            "visibilitychange" | "focus" | "blur" | "pagehide" => {
-                let active = kind != "pagehide" && page_active(&t.document);
+        };
+        let mut batch = Batch::new();
+        let target = get(&arg, "target");
+        match event {
+            0 => {
+                let tagged = call_s(&target, "closest", "[data-footfall]");
+                // Forms count when submitted, not when clicked into.
+                if tagged.is_truthy() && !is(&tagged, "tagName", "FORM") {
+                    t.tagged_interaction(&mut batch, &tagged);
+                }
+                let link = call_s(&target, "closest", "a[href]");
+                let mut host = text(&link, "host");
+                if !host.is_empty() && !is(&t.location, "host", &host) && text(&link, "protocol").starts_with("http") {
+                    t.interaction(&mut batch, "outbound");
+                    json::push(&mut host, &text(&link, "pathname"));
+                    batch.prop("url", Prop::Text(&host));
+                    batch.close2();
+                }
+            }
+            1 => {
+                if call_s(&target, "hasAttribute", "data-footfall").is_truthy() {
+                    t.tagged_interaction(&mut batch, &target);
+                }
+            }
+            2..=5 => {
+                // Engaged means visible *and* focused: a tab behind another window is not being read.
+                let active = event != 5 && t.page_active();
                 t.engagement.set_active(now(), active);
                 if !active {
-                    let mut batch = Batch::new();
                     t.engagement_event(&mut batch);
-                    t.send(batch);
                 }
             }
             // A page restored from the back/forward cache is a new page view of the same URL.
-            "pageshow" => {
+            6 => {
                 if truthy(&arg, "persisted") {
                     t.navigate(true)
                 }
             }
-            "popstate" | "hashchange" | "footfall:nav" | "navigatesuccess" => t.navigate(false),
-            "scroll" => t.schedule_measure(),
-            "click" => t.on_click(&get(&arg, "target")),
-            "submit" => {
-                let form = get(&arg, "target");
-                if call_s(&form, "hasAttribute", "data-footfall").is_truthy() {
-                    let mut batch = Batch::new();
-                    t.tagged_interaction(&mut batch, &form);
-                    t.send(batch);
-                }
-            }
-            _ => {}
+            7 => t.schedule_measure(),
+            _ => t.navigate(false),
         }
+        t.send(batch);
     });
 }
 
 /// `footfall(verb, a, b)` once the module has loaded (the loader replays what was queued before).
 #[wasm_bindgen]
 pub fn command(verb: JsValue, a: JsValue, b: JsValue) {
-    let verb = verb.as_string().unwrap_or_default();
     with(|t| {
-        let storage = get(&t.window, "localStorage");
         let mut batch = Batch::new();
-        match verb.as_str() {
-            "track" => {
-                t.open(&mut batch, "interaction");
-                batch.str("name", &a.as_string().unwrap_or_default(), 64);
-                batch.object("props");
-                {
-                    // Nothing but an object has keys whose values can be read (`Object.keys` throws on
-                    // undefined, reading from a primitive throws): anything else leaves `props` empty.
-                    let keys = call(&get(&t.window, "Object"), "keys", &b, &JsValue::UNDEFINED, &JsValue::UNDEFINED);
-                    for i in 0..length(&keys) {
-                        let key = item(&keys, i).as_string().unwrap_or_default();
-                        let value = get(&b, &key);
-                        if let Some(text) = value.as_string() {
-                            batch.prop(&key, Prop::Text(&text));
-                        } else if let Some(flag) = value.as_bool() {
-                            batch.prop(&key, Prop::Bool(flag));
-                        } else if value.as_f64().is_some_and(f64::is_finite) {
-                            // JavaScript's own `String(n)`: the shortest text that reads back as the same
-                            // number — without Rust's float formatting in the module.
-                            let n = call(&t.window, "String", &value, &JsValue::UNDEFINED, &JsValue::UNDEFINED);
-                            batch.prop(&key, Prop::Number(&n.as_string().unwrap_or_default()));
-                        }
-                    }
-                }
-                batch.close();
-                batch.close();
-            }
-            "identify" => {
-                let user = a.as_string().or_else(|| a.as_f64().map(|n| js_string(&t.window, n)));
-                if let Some(user) = user.filter(|u| !u.is_empty()) {
-                    t.open(&mut batch, "identify");
-                    batch.str("user", &user, 128);
-                    batch.flag("remember", truthy(&b, "remember"));
-                    batch.close();
+        if same(&verb, "track") {
+            t.interaction(&mut batch, &string(&a));
+            // Nothing but an object has keys whose values can be read (`Object.keys` throws on undefined,
+            // reading from a primitive throws): anything else leaves `props` empty.
+            let keys = call1(&get(&t.window, "Object"), "keys", &b);
+            for i in 0..length(&keys) {
+                let key = string(&item(&keys, i));
+                let value = get(&b, &key);
+                match value.as_string() {
+                    Some(text) => batch.prop(&key, Prop::Text(&text)),
+                    None => batch.prop(&key, Prop::Json(&t.json(&value))),
                 }
             }
-            "optout" => {
-                call(
-                    &storage,
-                    "setItem",
-                    &JsValue::from_str(OPT_OUT_KEY),
-                    &JsValue::from_str("1"),
-                    &JsValue::UNDEFINED,
-                );
-                t.opted_out = true;
+            batch.close2();
+        } else if same(&verb, "identify") {
+            // A string, or a number as JavaScript writes it.
+            let mut user = string(&a);
+            if user.is_empty() {
+                user = t.json(&a);
+                if !payload::is_scalar(&user, false) {
+                    user.clear();
+                }
             }
-            "optin" => {
-                call_s(&storage, "removeItem", OPT_OUT_KEY);
-                t.opted_out = false;
+            if !user.is_empty() {
+                t.open(&mut batch, "identify");
+                batch.str("user", &user, 128);
+                batch.flag("remember", truthy(&b, "remember"));
+                batch.close();
             }
-            "pageview" => t.navigate(true),
-            _ => {}
+        } else if same(&verb, "optout") {
+            call(&t.storage, "setItem", &JsValue::from_str(OPT_OUT_KEY), &JsValue::from_str("1"), &JsValue::UNDEFINED);
+            t.opted_out = true;
+        } else if same(&verb, "optin") {
+            call_s(&t.storage, "removeItem", OPT_OUT_KEY);
+            t.opted_out = false;
+        } else if same(&verb, "pageview") {
+            t.navigate(true);
         }
         t.send(batch);
     });
 }
 
-fn js_string(window: &JsValue, n: f64) -> String {
-    call(window, "String", &JsValue::from_f64(n), &JsValue::UNDEFINED, &JsValue::UNDEFINED)
-        .as_string()
-        .unwrap_or_default()
-}
-
 impl Tracker {
+    /// Engaged means visible *and* focused: a tab behind another window is not being read.
+    #[inline(never)]
+    fn page_active(&self) -> bool {
+        is(&self.document, "visibilityState", "visible")
+            && call1(&self.document, "hasFocus", &JsValue::UNDEFINED).is_truthy()
+    }
+
+    /// `JSON.stringify(value)`, or `""` where there is no JSON for it (`undefined`, functions, BigInt).
+    #[inline(never)]
+    fn json(&self, value: &JsValue) -> String {
+        string(&call1(&get(&self.window, "JSON"), "stringify", value))
+    }
+
     /// Opens an event of `kind` on the current page, with the fields every event carries.
     #[inline(never)]
     fn open(&self, batch: &mut Batch, kind: &str) {
-        let navigator = get(&self.window, "navigator");
         let meta = call_s(&self.document, "querySelector", "meta[name='footfall:group']");
         let mut group = text(&meta, "content");
         if group.is_empty() {
-            group.push_str(&self.group);
+            group = text(&self.config, "group");
         }
         batch.open(&Head {
             kind,
-            id: &payload::uuid(|| (random() * 4_294_967_296.0) as u32),
-            site: &self.site,
+            id: &new_id(),
+            site: &text(&self.config, "site"),
             url: &self.url,
             pv: &self.pv,
             group: &group,
             ts: date_now() as i64,
-            webdriver: truthy(&navigator, "webdriver"),
-            dnt: truthy(&navigator, "globalPrivacyControl") || text(&navigator, "doNotTrack") == "1",
+            webdriver: truthy(&self.navigator, "webdriver"),
+            dnt: truthy(&self.navigator, "globalPrivacyControl") || is(&self.navigator, "doNotTrack", "1"),
         });
+    }
+
+    /// Opens an interaction named `name` and its `props`, which `Batch::close2` ends.
+    #[inline(never)]
+    fn interaction(&self, batch: &mut Batch, name: &str) {
+        self.open(batch, "interaction");
+        batch.str("name", name, 64);
+        batch.object("props");
     }
 
     /// Sends the batch unless it is empty or the visitor is not counted: opted out, a development host not
@@ -331,14 +384,13 @@ impl Tracker {
     #[inline(never)]
     fn send(&self, batch: Batch) {
         let Some(body) = batch.finish() else { return };
-        if self.opted_out || self.local || url::is_excluded(url::path(&self.url), &self.exclude) {
+        if self.opted_out || self.local || self.excluded {
             return;
         }
         let body = JsValue::from_str(&body);
-        let endpoint = JsValue::from_str(&self.endpoint);
+        let endpoint = get(&self.config, "api");
         // sendBeacon survives the page unloading; fetch with keepalive where beacons are refused.
-        let navigator = get(&self.window, "navigator");
-        if !call(&navigator, "sendBeacon", &endpoint, &body, &JsValue::UNDEFINED).is_truthy() {
+        if !call(&self.navigator, "sendBeacon", &endpoint, &body, &JsValue::UNDEFINED).is_truthy() {
             let init = new_object();
             set(&init, "method", &JsValue::from_str("POST"));
             set(&init, "body", &body);
@@ -354,20 +406,15 @@ impl Tracker {
         self.open(batch, "engagement");
         batch.int("engaged_ms", report.engaged_ms);
         batch.int("scroll", report.scroll as i64);
-        if self.engagement.reported_sections().next().is_some() {
-            batch.object("sections");
-            for (name, ms) in self.engagement.reported_sections() {
-                batch.int(name, ms);
-            }
-            batch.close();
-        }
+        batch.sections(self.engagement.reported_sections());
         batch.close();
     }
 
     /// A page view for the current address, unless it is the page already counted (`force`: count it anyway,
     /// as after a back/forward-cache restore). The previous page's engagement goes in the same beacon.
+    #[inline(never)]
     fn navigate(&mut self, force: bool) {
-        let cleaned = url::clean(&text(&get(&self.window, "location"), "href"), self.hash);
+        let cleaned = url::clean(&text(&self.location, "href"), truthy(&self.config, "hash"));
         if cleaned == self.url && !force {
             return;
         }
@@ -377,8 +424,9 @@ impl Tracker {
             self.engagement_event(&mut batch);
         }
         self.url = cleaned;
-        self.pv = payload::uuid(|| (random() * 4_294_967_296.0) as u32);
-        self.engagement = Engagement::new(now(), page_active(&self.document));
+        self.excluded = url::is_excluded(&text(&self.location, "pathname"), &text(&self.config, "exclude"));
+        self.pv = new_id();
+        self.engagement = Engagement::new(now(), self.page_active());
         self.open(&mut batch, "pageview");
         if first {
             batch.str("referrer", &text(&self.document, "referrer"), url::MAX_URL);
@@ -387,14 +435,14 @@ impl Tracker {
         batch.int("screen", number(&self.window, "innerWidth") as i64);
         batch.close();
         self.send(batch);
-        call0(&self.sections, "disconnect");
+        call1(&self.sections, "disconnect", &JsValue::UNDEFINED);
         self.schedule_measure();
     }
 
     fn schedule_measure(&mut self) {
         if !self.measure_scheduled {
             self.measure_scheduled = true;
-            call(&self.window, "requestAnimationFrame", &self.handler, &JsValue::UNDEFINED, &JsValue::UNDEFINED);
+            call1(&self.window, "requestAnimationFrame", &self.handler);
         }
     }
 
@@ -403,54 +451,26 @@ impl Tracker {
         self.measure_scheduled = false;
         let d = &self.document;
         let height = number(&get(d, "documentElement"), "scrollHeight").max(number(&get(d, "body"), "scrollHeight"));
-        self.engagement.observe_scroll(scroll_percent(
-            number(&self.window, "scrollY"),
-            number(&self.window, "innerHeight"),
-            height,
-        ));
+        let seen = scroll_percent(number(&self.window, "scrollY"), number(&self.window, "innerHeight"), height);
+        self.engagement.observe_scroll(seen);
         // Sections of a freshly rendered page are (re)observed here, after the framework has drawn them.
         let nodes = call_s(d, "querySelectorAll", "[data-section]");
         for i in 0..length(&nodes).min(30) {
-            call(&self.sections, "observe", &item(&nodes, i), &JsValue::UNDEFINED, &JsValue::UNDEFINED);
+            call1(&self.sections, "observe", &item(&nodes, i));
         }
-    }
-
-    fn on_click(&mut self, target: &JsValue) {
-        let mut batch = Batch::new();
-        let tagged = call_s(target, "closest", "[data-footfall]");
-        // Forms count when submitted, not when clicked into.
-        if tagged.is_truthy() && text(&tagged, "tagName") != "FORM" {
-            self.tagged_interaction(&mut batch, &tagged);
-        }
-        let link = call_s(target, "closest", "a[href]");
-        let host = text(&link, "host");
-        if !host.is_empty()
-            && host != text(&get(&self.window, "location"), "host")
-            && text(&link, "protocol").starts_with("http")
-        {
-            self.open(&mut batch, "interaction");
-            batch.str("name", "outbound", 64);
-            batch.object("props");
-            batch.prop("url", Prop::Text(&(host + &text(&link, "pathname"))));
-            batch.close();
-            batch.close();
-        }
-        self.send(batch);
     }
 
     /// `data-footfall="name"` names the interaction; every `data-footfall-KEY="value"` is a property.
+    #[inline(never)]
     fn tagged_interaction(&self, batch: &mut Batch, element: &JsValue) {
-        self.open(batch, "interaction");
-        batch.str("name", &call_s(element, "getAttribute", "data-footfall").as_string().unwrap_or_default(), 64);
-        batch.object("props");
-        let names = call0(element, "getAttributeNames");
+        self.interaction(batch, &attribute(element, "data-footfall"));
+        let names = call1(element, "getAttributeNames", &JsValue::UNDEFINED);
         for i in 0..length(&names) {
-            let name = item(&names, i).as_string().unwrap_or_default();
+            let name = string(&item(&names, i));
             if let Some(key) = name.strip_prefix("data-footfall-") {
-                batch.prop(key, Prop::Text(&call_s(element, "getAttribute", &name).as_string().unwrap_or_default()));
+                batch.prop(key, Prop::Text(&attribute(element, &name)));
             }
         }
-        batch.close();
-        batch.close();
+        batch.close2();
     }
 }

@@ -6,8 +6,8 @@ const MIN_REPORT_MS: f64 = 100.0;
 
 #[derive(Default)]
 pub struct Engagement {
-    engaged_ms: f64,
-    active_since: Option<f64>,
+    /// Runs while the page is visible and focused.
+    time: Timer,
     max_scroll: u8,
     reported_scroll: u8,
     sections: Vec<Section>,
@@ -16,10 +16,51 @@ pub struct Engagement {
 struct Section {
     name: String,
     in_view: bool,
-    counted_since: Option<f64>,
-    dwell_ms: f64,
+    /// Runs while the section is in view and the page is active.
+    time: Timer,
     /// Dwell taken by the latest report, in whole ms.
     reported_ms: i64,
+}
+
+/// Milliseconds accumulated while running; one type for the page and every section.
+#[derive(Default)]
+struct Timer {
+    ms: f64,
+    running_since: Option<f64>,
+}
+
+impl Timer {
+    fn run(&mut self, now: f64, running: bool) {
+        match (self.running_since, running) {
+            (None, true) => self.running_since = Some(now),
+            (Some(since), false) => {
+                self.ms += positive(now - since);
+                self.running_since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Everything accumulated until `now`; a running timer keeps running from `now`.
+    fn take(&mut self, now: f64) -> f64 {
+        let mut ms = self.ms;
+        if let Some(since) = self.running_since {
+            ms += positive(now - since);
+            self.running_since = Some(now);
+        }
+        self.ms = 0.0;
+        ms
+    }
+}
+
+/// `ms`, or 0 when negative (a clock that went back); written out as one comparison rather than `f64::max`,
+/// whose NaN rule costs more code in WebAssembly.
+fn positive(ms: f64) -> f64 {
+    if ms > 0.0 {
+        ms
+    } else {
+        0.0
+    }
 }
 
 /// What one engagement beacon carries, with `Engagement::reported_sections`.
@@ -36,21 +77,14 @@ impl Engagement {
     }
 
     pub fn is_active(&self) -> bool {
-        self.active_since.is_some()
+        self.time.running_since.is_some()
     }
 
     /// The page became (in)visible or (un)focused: `active` is visible *and* focused.
     pub fn set_active(&mut self, now: f64, active: bool) {
-        match (self.active_since, active) {
-            (None, true) => self.active_since = Some(now),
-            (Some(since), false) => {
-                self.engaged_ms += (now - since).max(0.0);
-                self.active_since = None;
-            }
-            _ => {}
-        }
+        self.time.run(now, active);
         for s in &mut self.sections {
-            s.update(now, active && s.in_view);
+            s.time.run(now, active && s.in_view);
         }
     }
 
@@ -66,8 +100,7 @@ impl Engagement {
                 self.sections.push(Section {
                     name: name.into(),
                     in_view: false,
-                    counted_since: None,
-                    dwell_ms: 0.0,
+                    time: Timer::default(),
                     reported_ms: 0,
                 });
                 self.sections.len() - 1
@@ -76,26 +109,21 @@ impl Engagement {
         };
         let section = &mut self.sections[index];
         section.in_view = in_view;
-        section.update(now, active && in_view);
+        section.time.run(now, active && in_view);
     }
 
     /// Everything not yet reported, or `None` when there is nothing worth sending. Time keeps running for an
     /// active page; the next report carries only what came after this one.
     pub fn take_report(&mut self, now: f64) -> Option<Report> {
-        let mut engaged = self.engaged_ms;
-        if let Some(since) = self.active_since {
-            engaged += (now - since).max(0.0);
-            self.active_since = Some(now);
-        }
+        let engaged = self.time.take(now);
         let mut dwell = false;
         for s in &mut self.sections {
-            s.reported_ms = s.take(now);
+            s.reported_ms = whole_ms(s.time.take(now));
             dwell |= s.reported_ms > 0;
         }
         let deeper = self.max_scroll > self.reported_scroll;
-        self.engaged_ms = 0.0;
         if engaged < MIN_REPORT_MS && !deeper && !dwell {
-            self.engaged_ms = engaged;
+            self.time.ms = engaged;
             return None;
         }
         self.reported_scroll = self.max_scroll;
@@ -111,29 +139,6 @@ impl Engagement {
 /// Rounds to whole milliseconds (ties to even: one wasm instruction, unlike `f64::round`).
 fn whole_ms(ms: f64) -> i64 {
     ms.round_ties_even() as i64
-}
-
-impl Section {
-    fn update(&mut self, now: f64, counting: bool) {
-        match (self.counted_since, counting) {
-            (None, true) => self.counted_since = Some(now),
-            (Some(since), false) => {
-                self.dwell_ms += (now - since).max(0.0);
-                self.counted_since = None;
-            }
-            _ => {}
-        }
-    }
-
-    fn take(&mut self, now: f64) -> i64 {
-        let mut ms = self.dwell_ms;
-        if let Some(since) = self.counted_since {
-            ms += (now - since).max(0.0);
-            self.counted_since = Some(now);
-        }
-        self.dwell_ms = 0.0;
-        whole_ms(ms)
-    }
 }
 
 /// Scroll depth in percent of the document seen: bottom of the viewport over the document height.

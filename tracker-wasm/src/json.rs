@@ -4,37 +4,47 @@
 
 const HEX: &str = "0123456789abcdef";
 
+/// Appends `s`. Every write goes through this one function: `push_str` inlined at each call site (capacity
+/// check, growth, copy) would repeat the same code dozens of times in the module.
+#[inline(never)]
+pub fn push(out: &mut String, s: &str) {
+    out.push_str(s);
+}
+
 /// Writes `s` as a JSON string literal. Runs of plain bytes are copied whole; only `"`, `\` and control
 /// characters are escaped (other characters, multi-byte ones included, are valid inside JSON strings).
 pub fn push_str(out: &mut String, s: &str) {
-    out.push('"');
+    push(out, "\"");
+    let bytes = s.as_bytes();
     let mut plain = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
         if b < 0x20 || b == b'"' || b == b'\\' {
-            out.push_str(&s[plain..i]);
+            push(out, &s[plain..i]);
             if b < 0x20 {
-                out.push_str(if b < 0x10 { "\\u000" } else { "\\u001" });
+                push(out, if b < 0x10 { "\\u000" } else { "\\u001" });
                 hex_digit(out, b);
             } else {
-                out.push('\\');
-                out.push_str(&s[i..i + 1]);
+                push(out, if b == b'"' { "\\\"" } else { "\\\\" });
             }
             plain = i + 1;
         }
+        i += 1;
     }
-    out.push_str(&s[plain..]);
-    out.push('"');
+    push(out, &s[plain..]);
+    push(out, "\"");
 }
 
 /// The hexadecimal digit of the low four bits of `b`.
 pub fn hex_digit(out: &mut String, b: u8) {
     let i = (b & 15) as usize;
-    out.push_str(&HEX[i..i + 1]);
+    push(out, &HEX[i..i + 1]);
 }
 
 pub fn push_int(out: &mut String, value: i64) {
     if value < 0 {
-        out.push('-');
+        push(out, "-");
     }
     push_digits(out, value.unsigned_abs());
 }
@@ -44,7 +54,7 @@ fn push_digits(out: &mut String, n: u64) {
         push_digits(out, n / 10);
     }
     let d = (n % 10) as usize;
-    out.push_str(&"0123456789"[d..d + 1]);
+    push(out, &"0123456789"[d..d + 1]);
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! limits the collector accepts. The browser layer opens an event with the fields every event has, adds those
 //! of its type and closes it; what goes out is always a JSON array. `protocol/beacon-vectors.json` pins the
 //! format for the collector; the tests here check the tracker writes it.
-use crate::json::{hex_digit, push_int, push_str};
+use crate::json::{hex_digit, push, push_int, push_str};
 
 /// The fields every event carries.
 pub struct Head<'a> {
@@ -39,20 +39,20 @@ impl Batch {
     /// A comma unless a value is the first in its object or array.
     fn comma(&mut self) {
         if !matches!(self.out.as_bytes().last(), Some(b'[' | b'{')) {
-            self.out.push(',');
+            push(&mut self.out, ",");
         }
     }
 
     fn key(&mut self, key: &str) {
         self.comma();
         push_str(&mut self.out, key);
-        self.out.push(':');
+        push(&mut self.out, ":");
     }
 
     /// Opens an event; every `open` needs its `close`.
     pub fn open(&mut self, head: &Head<'_>) {
         self.comma();
-        self.out.push('{');
+        push(&mut self.out, "{");
         self.str("id", head.id, 36);
         self.str("site", head.site, 128);
         self.str("type", head.kind, 16);
@@ -66,7 +66,12 @@ impl Batch {
 
     /// Ends the innermost open event or object.
     pub fn close(&mut self) {
-        self.out.push('}');
+        push(&mut self.out, "}");
+    }
+
+    /// Ends the open object and the event around it (`props` of an interaction).
+    pub fn close2(&mut self) {
+        push(&mut self.out, "}}");
     }
 
     /// A string field cut to `max` bytes; left out when empty (every string field is optional or never empty).
@@ -92,20 +97,35 @@ impl Batch {
     /// `value` must already be JSON.
     fn raw(&mut self, key: &str, value: &str) {
         self.key(key);
-        self.out.push_str(value);
+        push(&mut self.out, value);
     }
 
     /// Opens the object `key` (`props`, `sections`); `close` ends it.
     pub fn object(&mut self, key: &str) {
         self.key(key);
-        self.out.push('{');
+        push(&mut self.out, "{");
         self.props = 0;
     }
 
+    /// `sections` (name → ms) of an engagement event; left out when there is none.
+    pub fn sections<'a>(&mut self, sections: impl Iterator<Item = (&'a str, i64)>) {
+        let mut open = false;
+        for (name, ms) in sections {
+            if !open {
+                self.object("sections");
+                open = true;
+            }
+            self.int(name, ms);
+        }
+        if open {
+            self.close();
+        }
+    }
+
     /// One interaction property in the open object, within the collector's limits: at most 30, keys ≤ 64
-    /// bytes, strings ≤ 256 bytes. A `Number` is a finite number already written as JSON.
+    /// bytes, strings ≤ 256 bytes, and otherwise only numbers and booleans.
     pub fn prop(&mut self, key: &str, value: Prop<'_>) {
-        if self.props >= 30 || key.is_empty() {
+        if self.props >= 30 || key.is_empty() || matches!(value, Prop::Json(json) if !is_scalar(json, true)) {
             return;
         }
         self.props += 1;
@@ -115,8 +135,7 @@ impl Batch {
                 self.key(key);
                 push_str(&mut self.out, cut(text, 256));
             }
-            Prop::Number(n) => self.raw(key, n),
-            Prop::Bool(b) => self.raw(key, if b { "true" } else { "false" }),
+            Prop::Json(json) => self.raw(key, json),
         }
     }
 
@@ -125,16 +144,26 @@ impl Batch {
         if self.out.len() == 1 {
             return None;
         }
-        self.out.push(']');
+        push(&mut self.out, "]");
         Some(self.out)
     }
 }
 
 pub enum Prop<'a> {
     Text(&'a str),
-    /// A finite number already written as JSON (JavaScript's `String(n)`).
-    Number(&'a str),
-    Bool(bool),
+    /// Any other value as JSON text (JavaScript's `JSON.stringify`, which writes the shortest text that reads
+    /// back as the same number): kept when it is a number or a boolean, left out otherwise (`null` — also for
+    /// `NaN` and infinities —, objects, arrays, strings of objects like dates, or `""` for no JSON at all).
+    Json(&'a str),
+}
+
+/// Whether `json` is a JSON number, or with `bools` also `true` or `false`.
+pub fn is_scalar(json: &str, bools: bool) -> bool {
+    match json.as_bytes().first() {
+        Some(b'-' | b'0'..=b'9') => true,
+        Some(b't' | b'f') => bools,
+        _ => false,
+    }
 }
 
 /// Cuts to at most `max` bytes on a character boundary.
@@ -158,7 +187,7 @@ pub fn uuid(mut random: impl FnMut() -> u32) -> String {
             bits = random();
         }
         if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
+            push(&mut out, "-");
         }
         let digit = match i {
             12 => 4,                    // version 4
@@ -237,16 +266,23 @@ mod tests {
         b.str("name", "project_view", 64);
         b.object("props");
         b.prop("project", Prop::Text("footfall"));
-        b.prop("n", Prop::Number("3.5"));
-        b.prop("ok", Prop::Bool(true));
-        b.prop("", Prop::Bool(true));
+        b.prop("n", Prop::Json("3.5"));
+        b.prop("ok", Prop::Json("true"));
+        b.prop("", Prop::Json("true"));
+        for unsupported in ["null", "{\"a\":1}", "[1]", "\"2024-01-01T00:00:00.000Z\"", ""] {
+            b.prop("x", Prop::Json(unsupported));
+        }
         b.close();
         b.close();
         let events = parse(b);
         assert_eq!(events[0]["sections"], json!({"intro": 1200, "pricing": 800}));
         assert_eq!(events[0]["engaged_ms"], 3000);
         assert_eq!(events[1]["name"], "project_view");
-        assert_eq!(events[1]["props"], json!({"project": "footfall", "n": 3.5, "ok": true}), "an empty key is dropped");
+        assert_eq!(
+            events[1]["props"],
+            json!({"project": "footfall", "n": 3.5, "ok": true}),
+            "an empty key, null, objects, arrays and non-values are dropped"
+        );
     }
 
     #[test]
@@ -256,7 +292,7 @@ mod tests {
         b.object("props");
         b.prop(&"k".repeat(100), Prop::Text(&"v".repeat(1000)));
         for i in 0..40 {
-            b.prop(&format!("p{i}"), Prop::Bool(false));
+            b.prop(&format!("p{i}"), Prop::Json("false"));
         }
         b.close();
         b.close();
@@ -275,6 +311,32 @@ mod tests {
         b.str("title", &"é".repeat(300), 512);
         b.close();
         assert_eq!(parse(b)[0]["title"].as_str().unwrap().len(), 512);
+    }
+
+    #[test]
+    fn json_scalars() {
+        for number in ["0", "-1.5", "1e+21", "3"] {
+            assert!(is_scalar(number, false) && is_scalar(number, true), "{number}");
+        }
+        assert!(is_scalar("true", true) && is_scalar("false", true));
+        assert!(!is_scalar("true", false) && !is_scalar("false", false));
+        for other in ["null", "{}", "[]", "\"s\"", ""] {
+            assert!(!is_scalar(other, true), "{other}");
+        }
+    }
+
+    #[test]
+    fn sections_only_when_there_are_some() {
+        let mut b = Batch::new();
+        b.open(&head("engagement"));
+        b.sections([].into_iter());
+        b.close();
+        b.open(&head("engagement"));
+        b.sections([("intro", 1200), ("pricing", 800)].into_iter());
+        b.close();
+        let events = parse(b);
+        assert!(events[0].get("sections").is_none());
+        assert_eq!(events[1]["sections"], json!({"intro": 1200, "pricing": 800}));
     }
 
     #[test]
