@@ -14,8 +14,11 @@ mode=${1:-embedded}
 rate=${2:-10000}
 seconds=${3:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p footfall-collector -p footfall-loadgen
-bin="$root/target/release"
+# BIN_DIR=dir runs the `footfall` and `loadgen` binaries found there instead (to compare two builds).
+if [ -z "${BIN_DIR:-}" ]; then
+  cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p footfall-collector -p footfall-loadgen
+fi
+bin="${BIN_DIR:-$root/target/release}"
 work=$(mktemp -d /tmp/footfall-bench.XXXXXX)
 export FOOTFALL_DATA_DIR="$work/data" FOOTFALL_TRUSTED_PROXIES=127.0.0.1 FOOTFALL_LOG=warn
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
