@@ -60,7 +60,7 @@ node_modules/.bin/wasm-opt --minify-imports-and-exports-and-modules "$out/optimi
 node glue.mjs "$out/footfall.js" "$out/names.json" "$out/minified.wasm" "$out/graph.json" > "$out/trimmed.js"
 node_modules/.bin/wasm-metadce --graph-file "$out/graph.json" "$out/minified.wasm" -o "$out/dce.wasm" > /dev/null
 # shellcheck disable=SC2086
-node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers $features \
+node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers --strip-target-features $features \
   "$out/dce.wasm" -o "$out/footfall.wasm"
 node glue.mjs --check "$out/trimmed.js" "$out/footfall.wasm"
 node_modules/.bin/terser "$out/trimmed.js" --module --compress "passes=3,pure_funcs=['console.warn']" --mangle --toplevel \

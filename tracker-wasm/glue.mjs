@@ -43,8 +43,8 @@ const replace = (pattern, replacement, what) => {
 };
 
 // wasm-bindgen's helpers, cut to what this module needs (each replaced function must exist):
-// - memory views are renewed when `memory.buffer` is a new buffer (after the module's memory grew): that test
-//   alone, not also the `detached` property of engines that have one;
+// - memory views are made where they are used, not cached and checked for a grown memory: making a view
+//   copies nothing;
 // - strings are decoded without the counter that renews the decoder after 2 GiB (a Safari bug): the tracker
 //   decodes a few kilobytes per page;
 // - strings are passed into the module with `TextEncoder.encode` and the module's `malloc` only, as wasm-bindgen
@@ -62,10 +62,10 @@ const replaceFunction = (name, source) => {
   glue = glue.slice(0, start) + source + glue.slice(end);
 };
 replaceFunction('getDataViewMemory0', `function getDataViewMemory0() {
-    if (cachedDataViewMemory0 === null || cachedDataViewMemory0.buffer !== wasm.memory.buffer) {
-        cachedDataViewMemory0 = new DataView(wasm.memory.buffer);
-    }
-    return cachedDataViewMemory0;
+    return new DataView(wasm.memory.buffer);
+}`);
+replaceFunction('getUint8ArrayMemory0', `function getUint8ArrayMemory0() {
+    return new Uint8Array(wasm.memory.buffer);
 }`);
 replaceFunction('decodeText', `function decodeText(bytes) {
     return cachedTextDecoder.decode(bytes);
@@ -78,6 +78,9 @@ replaceFunction('passStringToWasm0', `function passStringToWasm0(arg, malloc) {
     return ptr;
 }`);
 replace(/, wasm\.__wbindgen_realloc\)/g, ')', 'realloc passed to passStringToWasm0');
+// The import objects are only ever read by WebAssembly.instantiate for the names the module imports, so they
+// need no null prototype.
+replace(/__proto__: null,\s*/g, '', 'null-prototype import objects');
 if (glue.includes('__wbindgen_realloc')) fail('realloc still used');
 
 const modules = new Set(names.imports.map(([module]) => module));

@@ -1,40 +1,42 @@
 // Footfall loader: the only script a site embeds. It keeps calls made before the tracker is ready, announces
 // SPA navigations, and loads the WebAssembly tracker; where WebAssembly cannot run (disabled, CSP), it still
-// sends the page view itself. Built into dist/t.js (minified, names of the hashed files filled in).
+// sends the page view itself. Built into dist/t.js (minified, names of the hashed files filled in). Arrow
+// functions where neither `this` nor `arguments` is used: a browser with `import()` has them.
 (function (w, d, h) {
   var s = d.currentScript, q = (w.footfall && w.footfall.q) || [];
-  var a = function (n) { return s.getAttribute('data-' + n) };
-  var api = a('api') || new URL(s.src).origin, l = location;
-  // `local`: a development host (localhost, a loopback address, a file) the site did not allow; neither the
-  // tracker nor the fallback below sends anything from one.
-  var cfg = { site: a('site'), api: api + '/api/event', hash: a('hash') != null, exclude: a('exclude') || '',
+  var a = (n) => s.getAttribute('data-' + n);
+  var api = a('api') || new URL(s.src).origin, l = location, n = navigator;
+  // What the tracker and the fallback below both need, read once: `local`, a development host (localhost, a
+  // loopback address, a file) the site did not allow, from which nothing is sent; `out`, the visitor's opt-out;
+  // the signals sent with every event (Do-Not-Track or Global Privacy Control, an automated browser).
+  var cfg = { site: a('site'), api: api + '/api/event', hash: a('hash') != null, exclude: a('exclude'),
     group: a('group'), local: a('allow-localhost') == null &&
-      (/^(localhost|\[::1\]|)$|^127\.|\.localhost$/.test(l.hostname) || l.protocol == 'file:') };
+      (/^(localhost|\[::1\]|)$|^127\.|\.localhost$/.test(l.hostname) || l.protocol == 'file:'),
+    dnt: n.globalPrivacyControl || n.doNotTrack == '1', webdriver: n.webdriver };
+  try { cfg.out = localStorage.footfall_optout == '1' } catch (e) {}
+  // The tracker's way out too: sendBeacon survives the page unloading; fetch with keepalive where beacons are
+  // refused.
+  cfg.send = (b) => n.sendBeacon(cfg.api, b) || fetch(cfg.api, { method: 'POST', body: b, keepalive: true });
   var f = w.footfall = function () { q.push(arguments) };
   f.q = q;
   // History changes fire no event of their own; tell the tracker once the router has drawn the new page
   // (after the current task), so the page view carries the new title and page group.
-  ['pushState', 'replaceState'].forEach(function (m) {
+  ['pushState', 'replaceState'].forEach((m) => {
     var o = h[m];
     h[m] = function () {
       var r = o.apply(this, arguments);
-      setTimeout(function () { w.dispatchEvent(new Event('footfall:nav')) });
+      setTimeout(() => w.dispatchEvent(new Event('footfall:nav')));
       return r;
     };
   });
-  var fallback = function () {
-    try { if (localStorage.footfall_optout == '1') return } catch (e) {}
-    if (cfg.local) return;
-    navigator.sendBeacon(cfg.api, JSON.stringify({ site: cfg.site, type: 'pageview', url: l.href.split('#')[0],
-      referrer: d.referrer || null, title: d.title, screen: innerWidth, webdriver: !!navigator.webdriver }));
-  };
+  var fallback = () => cfg.out || cfg.local || cfg.send(JSON.stringify({ site: cfg.site, type: 'pageview',
+    url: l.href.split('#')[0], referrer: d.referrer, title: d.title, screen: innerWidth, webdriver: cfg.webdriver,
+    dnt: cfg.dnt }));
   var base = api + '/tracker/';
-  import(base + '__GLUE__').then(function (m) {
-    return m.default(base + '__WASM__').then(function () {
-      // The tracker's exported `dispatch` becomes the listener of every event it registers.
-      m.start(cfg, w, m.dispatch);
-      w.footfall = m.command;
-      q.forEach(function (args) { m.command.apply(w, args) });
-    });
-  }).catch(fallback);
+  import(base + '__GLUE__').then((m) => m.default(base + '__WASM__').then(() => {
+    // The tracker's exported `dispatch` becomes the listener of every event it registers.
+    m.start(cfg, w, m.dispatch);
+    w.footfall = m.command;
+    q.forEach((args) => m.command.apply(w, args));
+  })).catch(fallback);
 })(window, document, history);

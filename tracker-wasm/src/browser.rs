@@ -1,14 +1,16 @@
-//! The browser layer: listeners, DOM reads and `sendBeacon`. Decisions are delegated to the pure modules;
-//! this file only moves values between them and the page.
+//! The browser layer: listeners, DOM reads and sending. Decisions are delegated to the pure modules; this file
+//! only moves values between them and the page.
 //!
 //! Size is the constraint here (the whole tracker must stay under 8 KB gzipped), so the page is reached
-//! through a handful of generic imports — `Reflect.get`/`set` with the key as a Rust string, one
-//! `Function.prototype.call`, `Object.is` against a Rust string — instead of a typed binding per DOM method
-//! (js-sys and web-sys would add glue and table entries for every one). Every callback arrives through one
-//! exported function, `dispatch`, which the loader hands back to `start`: DOM events, animation frames and
+//! through a handful of generic imports — `Reflect.get` with the key as a Rust string, one
+//! `Function.prototype.call`, `Object.is` against a Rust string, `Number` — instead of a typed binding per DOM
+//! method (js-sys and web-sys would add glue and table entries for every one). Every callback arrives through
+//! one exported function, `dispatch`, which the loader hands back to `start`: DOM events, animation frames and
 //! IntersectionObserver batches alike. Values the tracker only compares or passes on stay in JavaScript;
-//! only what goes into a payload is copied into the module.
-use std::cell::RefCell;
+//! only what goes into a payload is copied into the module. What the loader needs for its own fallback page
+//! view too (the development-host check, the opt-out, the DNT/GPC and webdriver signals, and `send`: a
+//! beacon, or `fetch` with keepalive) it works out once and passes in its settings.
+use std::cell::Cell;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -20,26 +22,17 @@ use crate::url;
 
 const OPT_OUT_KEY: &str = "footfall_optout";
 
-/// The events `dispatch` handles, told apart by their place here; `start` listens to each where it fires.
-const EVENTS: [&str; 12] = [
-    // 0–1: on the document, capturing (before a page's handler can stop them).
-    "click",
-    "submit",
-    // 2: on the document.
-    "visibilitychange",
-    // 3–5, on the window: the page gains or loses its reader, or closes.
-    "focus",
-    "blur",
-    "pagehide",
-    // 6–10: on the window. The loader announces `pushState`/`replaceState` as `footfall:nav`.
-    "pageshow",
-    "scroll",
-    "popstate",
-    "hashchange",
-    "footfall:nav",
-    // 11: on `window.navigation` (the Navigation API), where there is one.
-    "navigatesuccess",
-];
+/// The events `dispatch` handles, then the verbs of `footfall(verb, …)`, as a JSON array: `start` makes it a
+/// JavaScript array once, and an event or verb is told apart by its place in it, found by `indexOf` (no table
+/// of Rust strings, no comparison in the module). `start` listens to each event where it fires:
+/// - 0–1 on the document, capturing (before a page's handler can stop them); 2 on the document;
+/// - 3–5 on the window, the page gains or loses its reader or closes; 6–10 on the window (the loader
+///   announces `pushState`/`replaceState` as `footfall:nav`);
+/// - 11 on `window.navigation` (the Navigation API), where there is one.
+///
+/// Last, after the verbs, the listener options of all but the capturing listeners.
+const NAMES: &str = r#"["click","submit","visibilitychange","focus","blur","pagehide","pageshow","scroll","popstate",
+"hashchange","footfall:nav","navigatesuccess","track","identify","optout","optin","pageview",{"passive":true}]"#;
 
 #[wasm_bindgen]
 extern "C" {
@@ -49,28 +42,26 @@ extern "C" {
     /// Only on arrays and node lists known to hold `index`.
     #[wasm_bindgen(js_namespace = Reflect, js_name = get)]
     fn item(list: &JsValue, index: u32) -> JsValue;
-    /// Only on objects the tracker made.
-    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
-    fn set(target: &JsValue, key: &str, value: &JsValue);
     /// `value === text`, compared in JavaScript: the value is not copied into the module.
     #[wasm_bindgen(js_namespace = Object, js_name = is)]
     fn same(value: &JsValue, text: &str) -> bool;
-    /// `Object()`: a new empty object.
-    #[wasm_bindgen(js_name = Object)]
-    fn new_object() -> JsValue;
-    #[wasm_bindgen(js_name = IntersectionObserver)]
-    type Observer;
-    /// Throws where there is no IntersectionObserver.
-    #[wasm_bindgen(constructor, catch)]
-    fn new(callback: &JsValue) -> Result<Observer, JsValue>;
     type Method;
     /// `method.call(this, a, b, c)`; throws when `method` is not a function, or when it throws.
     #[wasm_bindgen(method, js_name = call, catch)]
     fn apply(method: &Method, this: &JsValue, a: &JsValue, b: &JsValue, c: &JsValue) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_namespace = performance)]
-    fn now() -> f64;
+    /// `new IntersectionObserver(callback)`: only where there is one.
+    #[wasm_bindgen(js_name = IntersectionObserver)]
+    type Observer;
+    #[wasm_bindgen(constructor)]
+    fn new(callback: &JsValue) -> Observer;
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     fn date_now() -> f64;
+    /// `Number(value)`: NaN for an event, an array of entries or `undefined`; never throws on what the tracker
+    /// passes (no symbols, no BigInt).
+    #[wasm_bindgen(js_name = Number)]
+    fn to_number(value: &JsValue) -> f64;
+    #[wasm_bindgen(js_namespace = performance)]
+    fn now() -> f64;
     #[wasm_bindgen(js_namespace = Math)]
     fn random() -> f64;
 }
@@ -95,7 +86,12 @@ fn text(object: &JsValue, key: &str) -> String {
 
 #[inline(never)]
 fn number(object: &JsValue, key: &str) -> f64 {
-    get(object, key).as_f64().unwrap_or(0.0)
+    let n = to_number(&get(object, key));
+    if n.is_nan() {
+        0.0
+    } else {
+        n
+    }
 }
 
 #[inline(never)]
@@ -113,6 +109,12 @@ fn is(object: &JsValue, key: &str, value: &str) -> bool {
 #[inline(never)]
 fn call(object: &JsValue, method: &str, a: &JsValue, b: &JsValue, c: &JsValue) -> JsValue {
     get(object, method).unchecked_ref::<Method>().apply(object, a, b, c).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `object.method()`.
+#[inline(never)]
+fn call0(object: &JsValue, method: &str) -> JsValue {
+    call1(object, method, &JsValue::UNDEFINED)
 }
 
 /// `object.method(argument)`.
@@ -150,17 +152,16 @@ struct Tracker {
     window: JsValue,
     document: JsValue,
     location: JsValue,
-    navigator: JsValue,
-    /// `localStorage`; undefined where storage is blocked.
-    storage: JsValue,
     /// `dispatch`, as a JavaScript function: the listener of every event.
     handler: JsValue,
-    /// The loader's settings from the script tag: `site`, `api` (the endpoint), `hash`, `exclude`, `group`
-    /// (used when the page has no `footfall:group` meta tag) and `local`; read where they are used.
+    /// `NAMES` as a JavaScript array.
+    names: JsValue,
+    /// The loader's settings: `site`, `hash`, `exclude`, `group` (used when the page has no `footfall:group`
+    /// meta tag) from the script tag; `local`, `out`, `dnt`, `webdriver` and `send`, which the loader works out
+    /// for its fallback too. Read where they are used.
     config: JsValue,
-    /// A development host not allowed by the site (the loader tells, as its fallback needs to know too).
-    local: bool,
-    /// The current page is one the site asked not to count.
+    /// Nothing is sent from the current page: a development host not allowed by the site (the loader tells,
+    /// as its fallback needs to know too), or a page the site asked not to count.
     excluded: bool,
     opted_out: bool,
     /// The current page (cleaned) and its page-view id; empty before the first page view.
@@ -173,82 +174,86 @@ struct Tracker {
 }
 
 thread_local! {
-    static TRACKER: RefCell<Option<Tracker>> = const { RefCell::new(None) };
+    /// Taken out while an entry point runs: a call made meanwhile (an event the tracker's own work fires)
+    /// finds nothing and returns.
+    static TRACKER: Cell<Option<Box<Tracker>>> = const { Cell::new(None) };
 }
 
+/// Runs `f` on the tracker, once `start` has made it.
 fn with(f: impl FnOnce(&mut Tracker)) {
-    TRACKER.with(|t| {
-        if let Ok(mut t) = t.try_borrow_mut() {
-            if let Some(t) = t.as_mut() {
-                f(t);
-            }
-        }
-    });
+    if let Some(mut t) = TRACKER.take() {
+        f(&mut t);
+        // The cell is empty while `f` runs: nothing is there to drop.
+        std::mem::forget(TRACKER.replace(Some(t)));
+    }
 }
 
 /// Called once by the loader with the script tag's settings, the global object and `dispatch`.
 #[wasm_bindgen]
 pub fn start(config: JsValue, window: JsValue, handler: JsValue) {
     let location = get(&window, "location");
-    let storage = get(&window, "localStorage");
     let document = get(&window, "document");
-    let options = new_object();
-    set(&options, "passive", &JsValue::TRUE);
     let navigation = get(&window, "navigation");
-    for (i, name) in EVENTS.iter().enumerate() {
-        let target = match i {
-            0..=2 => &document,
-            11 => &navigation,
-            _ => &window,
+    let names = call_s(&get(&window, "JSON"), "parse", NAMES);
+    let passive = item(&names, 17);
+    for i in 0..12 {
+        // `true`: capturing (the tracker never cancels an event, so passive or not makes no difference there).
+        let (target, options) = match i {
+            0 | 1 => (&document, &JsValue::TRUE),
+            2 => (&document, &passive),
+            11 => (&navigation, &passive),
+            _ => (&window, &passive),
         };
-        set(&options, "capture", &JsValue::from_bool(i < 2));
-        call(target, "addEventListener", &JsValue::from_str(name), &handler, &options);
+        call(target, "addEventListener", &item(&names, i), &handler, options);
     }
-    let tracker = Tracker {
-        local: truthy(&config, "local"),
+    let mut tracker = Box::new(Tracker {
         excluded: false,
-        opted_out: same(&call_s(&storage, "getItem", OPT_OUT_KEY), "1"),
+        opted_out: truthy(&config, "out"),
         url: String::new(),
         pv: String::new(),
         engagement: Engagement::default(),
         measure_scheduled: false,
-        sections: Observer::new(&handler).map(JsValue::from).unwrap_or(JsValue::UNDEFINED),
-        navigator: get(&window, "navigator"),
+        sections: match truthy(&window, "IntersectionObserver") {
+            true => Observer::new(&handler).into(),
+            false => JsValue::UNDEFINED,
+        },
         document,
         location,
-        storage,
         window,
         handler,
         config,
-    };
+        names,
+    });
+    tracker.navigate(true);
     // `start` runs once; nothing is there to drop.
-    TRACKER.with(|t| std::mem::forget(t.borrow_mut().replace(tracker)));
-    with(|t| t.navigate(true));
+    std::mem::forget(TRACKER.replace(Some(tracker)));
 }
 
 /// Every callback: an animation frame (a number), IntersectionObserver entries (an array) or a DOM event.
 #[wasm_bindgen]
 pub fn dispatch(arg: JsValue) {
     with(|t| {
-        if arg.as_f64().is_some() {
+        if !to_number(&arg).is_nan() {
             return t.measure();
         }
-        let kind = get(&arg, "type");
-        let Some(event) = EVENTS.iter().position(|name| same(&kind, name)) else {
+        let event = t.place(&get(&arg, "type"));
+        if event == 0 {
             // IntersectionObserver entries.
             for i in 0..length(&arg) {
                 let entry = item(&arg, i);
-                let name = call_s(&get(&entry, "target"), "getAttribute", "data-section").as_string();
-                if let Some(name) = name {
+                // An empty name is no section (the collector refuses empty keys).
+                let name = attribute(&get(&entry, "target"), "data-section");
+                if !name.is_empty() {
                     t.engagement.section_in_view(now(), payload::cut(&name, 64), truthy(&entry, "isIntersecting"));
                 }
             }
             return;
-        };
+        }
         let mut batch = Batch::new();
         let target = get(&arg, "target");
+        // 1 + the event's place in `NAMES`.
         match event {
-            0 => {
+            1 => {
                 let tagged = call_s(&target, "closest", "[data-footfall]");
                 // Forms count when submitted, not when clicked into.
                 if tagged.is_truthy() && !is(&tagged, "tagName", "FORM") {
@@ -263,26 +268,26 @@ pub fn dispatch(arg: JsValue) {
                     batch.close2();
                 }
             }
-            1 => {
+            2 => {
                 if call_s(&target, "hasAttribute", "data-footfall").is_truthy() {
                     t.tagged_interaction(&mut batch, &target);
                 }
             }
-            2..=5 => {
+            3..=6 => {
                 // Engaged means visible *and* focused: a tab behind another window is not being read.
-                let active = event != 5 && t.page_active();
+                let active = event != 6 && t.page_active();
                 t.engagement.set_active(now(), active);
                 if !active {
                     t.engagement_event(&mut batch);
                 }
             }
             // A page restored from the back/forward cache is a new page view of the same URL.
-            6 => {
+            7 => {
                 if truthy(&arg, "persisted") {
                     t.navigate(true)
                 }
             }
-            7 => t.schedule_measure(),
+            8 => t.schedule_measure(),
             _ => t.navigate(false),
         }
         t.send(batch);
@@ -294,54 +299,70 @@ pub fn dispatch(arg: JsValue) {
 pub fn command(verb: JsValue, a: JsValue, b: JsValue) {
     with(|t| {
         let mut batch = Batch::new();
-        if same(&verb, "track") {
-            t.interaction(&mut batch, &string(&a));
-            // Nothing but an object has keys whose values can be read (`Object.keys` throws on undefined,
-            // reading from a primitive throws): anything else leaves `props` empty.
-            let keys = call1(&get(&t.window, "Object"), "keys", &b);
-            for i in 0..length(&keys) {
-                let key = string(&item(&keys, i));
-                let value = get(&b, &key);
-                match value.as_string() {
-                    Some(text) => batch.prop(&key, Prop::Text(&text)),
-                    None => batch.prop(&key, Prop::Json(&t.json(&value))),
+        match t.place(&verb) {
+            13 => {
+                t.interaction(&mut batch, &string(&a));
+                // Nothing but an object has keys whose values can be read (`Object.keys` throws on undefined,
+                // reading from a primitive throws): anything else leaves `props` empty.
+                let keys = call1(&get(&t.window, "Object"), "keys", &b);
+                for i in 0..length(&keys) {
+                    let key = string(&item(&keys, i));
+                    let value = get(&b, &key);
+                    match value.as_string() {
+                        Some(text) => batch.prop(&key, Prop::Text(&text)),
+                        None => batch.prop(&key, Prop::Json(&t.json(&value))),
+                    }
+                }
+                batch.close2();
+            }
+            14 => {
+                // A string, or a number as JavaScript writes it.
+                let mut user = string(&a);
+                if user.is_empty() {
+                    user = t.json(&a);
+                    if !payload::is_scalar(&user, false) {
+                        user.clear();
+                    }
+                }
+                if !user.is_empty() {
+                    t.open(&mut batch, "identify");
+                    batch.str("user", &user, 128);
+                    batch.flag("remember", truthy(&b, "remember"));
+                    batch.close();
                 }
             }
-            batch.close2();
-        } else if same(&verb, "identify") {
-            // A string, or a number as JavaScript writes it.
-            let mut user = string(&a);
-            if user.is_empty() {
-                user = t.json(&a);
-                if !payload::is_scalar(&user, false) {
-                    user.clear();
-                }
+            // `localStorage` is undefined where storage is blocked: the opt-out then lasts for the page.
+            15 => {
+                let one = JsValue::from_str("1");
+                call(&t.storage(), "setItem", &JsValue::from_str(OPT_OUT_KEY), &one, &JsValue::UNDEFINED);
+                t.opted_out = true;
             }
-            if !user.is_empty() {
-                t.open(&mut batch, "identify");
-                batch.str("user", &user, 128);
-                batch.flag("remember", truthy(&b, "remember"));
-                batch.close();
+            16 => {
+                call_s(&t.storage(), "removeItem", OPT_OUT_KEY);
+                t.opted_out = false;
             }
-        } else if same(&verb, "optout") {
-            call(&t.storage, "setItem", &JsValue::from_str(OPT_OUT_KEY), &JsValue::from_str("1"), &JsValue::UNDEFINED);
-            t.opted_out = true;
-        } else if same(&verb, "optin") {
-            call_s(&t.storage, "removeItem", OPT_OUT_KEY);
-            t.opted_out = false;
-        } else if same(&verb, "pageview") {
-            t.navigate(true);
+            17 => t.navigate(true),
+            _ => {}
         }
         t.send(batch);
     });
 }
 
 impl Tracker {
+    fn storage(&self) -> JsValue {
+        get(&self.window, "localStorage")
+    }
+
+    /// 1 + the place of `name` in `NAMES`, or 0 when it is not there.
+    #[inline(never)]
+    fn place(&self, name: &JsValue) -> u32 {
+        (to_number(&call1(&self.names, "indexOf", name)) + 1.0) as u32
+    }
+
     /// Engaged means visible *and* focused: a tab behind another window is not being read.
     #[inline(never)]
     fn page_active(&self) -> bool {
-        is(&self.document, "visibilityState", "visible")
-            && call1(&self.document, "hasFocus", &JsValue::UNDEFINED).is_truthy()
+        is(&self.document, "visibilityState", "visible") && call0(&self.document, "hasFocus").is_truthy()
     }
 
     /// `JSON.stringify(value)`, or `""` where there is no JSON for it (`undefined`, functions, BigInt).
@@ -366,8 +387,8 @@ impl Tracker {
             pv: &self.pv,
             group: &group,
             ts: date_now() as i64,
-            webdriver: truthy(&self.navigator, "webdriver"),
-            dnt: truthy(&self.navigator, "globalPrivacyControl") || is(&self.navigator, "doNotTrack", "1"),
+            webdriver: truthy(&self.config, "webdriver"),
+            dnt: truthy(&self.config, "dnt"),
         });
     }
 
@@ -384,19 +405,12 @@ impl Tracker {
     #[inline(never)]
     fn send(&self, batch: Batch) {
         let Some(body) = batch.finish() else { return };
-        if self.opted_out || self.local || self.excluded {
+        if self.opted_out || self.excluded {
             return;
         }
-        let body = JsValue::from_str(&body);
-        let endpoint = get(&self.config, "api");
-        // sendBeacon survives the page unloading; fetch with keepalive where beacons are refused.
-        if !call(&self.navigator, "sendBeacon", &endpoint, &body, &JsValue::UNDEFINED).is_truthy() {
-            let init = new_object();
-            set(&init, "method", &JsValue::from_str("POST"));
-            set(&init, "body", &body);
-            set(&init, "keepalive", &JsValue::TRUE);
-            call(&self.window, "fetch", &endpoint, &init, &JsValue::UNDEFINED);
-        }
+        // The loader's `send`, which its own fallback uses too: `sendBeacon` (it survives the page unloading),
+        // `fetch` with keepalive where beacons are refused.
+        call1(&self.config, "send", &JsValue::from_str(&body));
     }
 
     /// The current page's engagement since its last report, if there is any worth sending.
@@ -420,11 +434,11 @@ impl Tracker {
         }
         let first = self.url.is_empty();
         let mut batch = Batch::new();
-        if !first {
-            self.engagement_event(&mut batch);
-        }
+        // Nothing before the first page view: no report.
+        self.engagement_event(&mut batch);
         self.url = cleaned;
-        self.excluded = url::is_excluded(&text(&self.location, "pathname"), &text(&self.config, "exclude"));
+        self.excluded = truthy(&self.config, "local")
+            || url::is_excluded(&text(&self.location, "pathname"), &text(&self.config, "exclude"));
         self.pv = new_id();
         self.engagement = Engagement::new(now(), self.page_active());
         self.open(&mut batch, "pageview");
@@ -435,7 +449,7 @@ impl Tracker {
         batch.int("screen", number(&self.window, "innerWidth") as i64);
         batch.close();
         self.send(batch);
-        call1(&self.sections, "disconnect", &JsValue::UNDEFINED);
+        call0(&self.sections, "disconnect");
         self.schedule_measure();
     }
 
@@ -450,7 +464,8 @@ impl Tracker {
     fn measure(&mut self) {
         self.measure_scheduled = false;
         let d = &self.document;
-        let height = number(&get(d, "documentElement"), "scrollHeight").max(number(&get(d, "body"), "scrollHeight"));
+        // The element that scrolls the page: the root element, or `body` in quirks mode.
+        let height = number(&get(d, "scrollingElement"), "scrollHeight");
         let seen = scroll_percent(number(&self.window, "scrollY"), number(&self.window, "innerHeight"), height);
         self.engagement.observe_scroll(seen);
         // Sections of a freshly rendered page are (re)observed here, after the framework has drawn them.
@@ -464,7 +479,7 @@ impl Tracker {
     #[inline(never)]
     fn tagged_interaction(&self, batch: &mut Batch, element: &JsValue) {
         self.interaction(batch, &attribute(element, "data-footfall"));
-        let names = call1(element, "getAttributeNames", &JsValue::UNDEFINED);
+        let names = call0(element, "getAttributeNames");
         for i in 0..length(&names) {
             let name = string(&item(&names, i));
             if let Some(key) = name.strip_prefix("data-footfall-") {

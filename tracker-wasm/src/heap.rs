@@ -5,6 +5,8 @@
 //! Blocks come in power-of-two sizes; a freed block goes on the free list of its size and is handed out again
 //! for the next request of that size. Nothing is ever merged or returned to the browser, so memory stays at the
 //! peak of each size — a few kilobytes for a tracker, whose work is small strings made and dropped per event.
+//! Reallocation is `GlobalAlloc`'s own (a new block and a copy): a growing `String` doubles into the next size
+//! class anyway, so a check for room in the same block would only cost code.
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout};
@@ -73,19 +75,5 @@ unsafe impl GlobalAlloc for Heap {
         let class = class(&layout);
         *(ptr as *mut usize) = s.free[class];
         s.free[class] = ptr as usize;
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
-        // A block already big enough stays where it is (a growing String doubles into the next class).
-        if class(&new_layout) == class(&layout) {
-            return ptr;
-        }
-        let new = self.alloc(new_layout);
-        if !new.is_null() {
-            std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
-            self.dealloc(ptr, layout);
-        }
-        new
     }
 }

@@ -53,8 +53,7 @@ fn push_digits(out: &mut String, n: u64) {
     if n >= 10 {
         push_digits(out, n / 10);
     }
-    let d = (n % 10) as usize;
-    push(out, &"0123456789"[d..d + 1]);
+    hex_digit(out, (n % 10) as u8);
 }
 
 #[cfg(test)]

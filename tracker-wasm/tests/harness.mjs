@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const binary = join(root, 'target', 'debug', 'footfall');
+// The workspace's debug build of the collector, or FOOTFALL_BIN (a build in another target directory).
+const binary = process.env.FOOTFALL_BIN || join(root, 'target', 'debug', 'footfall');
 export const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
