@@ -78,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
                     identified,
                     ttl_ms: 10 * 60 * 1000,
                     new_session_id: visitor as i64,
+                    new_session_started_ms: base - ago,
                 };
                 let t = Instant::now();
                 store.touch(&touch).await.expect("touch");
@@ -119,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
             identified: false,
             ttl_ms: 10 * 60 * 1000,
             new_session_id: 1,
+            new_session_started_ms: now_ms(),
         };
         let t = Instant::now();
         store.touch(&touch).await?;

@@ -28,6 +28,8 @@ pub struct Metrics {
     pub spool_full: Counter,
     /// Touches served by the in-process store because the shared one failed: session continuity degraded.
     pub session_fallbacks: Counter,
+    /// Of those, touches that did not even try the shared store: its circuit breaker was open after failures.
+    pub session_store_skipped: Counter,
     pub salt_fallbacks: Counter,
     pub events_written: Counter,
     pub writer_batches: Counter,
@@ -59,6 +61,11 @@ impl Metrics {
             "footfall_session_fallbacks_total",
             "Session touches served locally because the session store failed.",
             self.session_fallbacks.get(),
+        );
+        counter(
+            "footfall_session_store_skipped_total",
+            "Session touches served locally without calling the session store, which had just failed.",
+            self.session_store_skipped.get(),
         );
         counter(
             "footfall_salt_fallbacks_total",

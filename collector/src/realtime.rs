@@ -372,6 +372,7 @@ mod tests {
             identified: false,
             ttl_ms: 60_000,
             new_session_id: 5,
+            new_session_started_ms: now_ms(),
         };
         store.touch(&touch).await.unwrap();
         let update = tokio::time::timeout(POLL_EVERY * 3, a.next()).await.expect("an update").unwrap().unwrap();

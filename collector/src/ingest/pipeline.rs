@@ -21,6 +21,7 @@ use crate::enrich::spam::SpamReferrers;
 use crate::enrich::user_agent::UserAgents;
 use crate::enrich::{audience, referrer};
 use crate::metrics::Metrics;
+use crate::session::breaker::{Breaker, Pass};
 use crate::session::{memory::MemoryStore, SessionInfo, SessionStore, Touch};
 use crate::store::sites::{Site, SiteCache};
 use crate::store::StoreError;
@@ -117,6 +118,9 @@ pub struct Pipeline {
     sites: SiteCache,
     sessions: Arc<dyn SessionStore>,
     fallback: Arc<MemoryStore>,
+    /// Whether `sessions` is another store than `fallback` (Redis), which can fail and must be kept warm.
+    shared: bool,
+    breaker: Breaker,
     salts: Salts,
     user_agents: UserAgents,
     pub ledger: Ledger,
@@ -143,10 +147,13 @@ impl Pipeline {
         config: PipelineConfig,
     ) -> Pipeline {
         let salts = Salts::new(sessions.clone(), fallback.clone(), metrics.clone());
+        let shared = !std::ptr::addr_eq(Arc::as_ptr(&sessions), Arc::as_ptr(&fallback));
         Pipeline {
             sites,
             sessions,
             fallback,
+            shared,
+            breaker: Breaker::new(),
             salts,
             user_agents: UserAgents::new(),
             ledger: Ledger::default(),
@@ -304,8 +311,11 @@ impl Pipeline {
         (today, yesterday)
     }
 
-    /// Step 8: find or open the session and update presence. If the shared store fails, the in-process one
-    /// answers: the event is kept, only session continuity across collectors is lost (and counted).
+    /// Step 8: find or open the session and update presence. If the shared store fails — or failed a moment
+    /// ago and its breaker is open, so it is not waited for — the in-process one answers: the event is kept,
+    /// and the visits this collector was serving continue, because every session the shared store answers is
+    /// remembered locally. Only continuity across collectors is lost (and counted). A shared store that comes
+    /// back without the visit (Redis restarted empty) is handed the remembered one to continue.
     async fn session(
         &self,
         site: &Site,
@@ -321,6 +331,9 @@ impl Pipeline {
             (true, false) => IDENTIFIED_TTL_MS,
             _ => self.config.session_timeout_ms,
         };
+        let known = if self.shared { self.fallback.known(&site.public_id, visitor, previous, ts) } else { None };
+        let (new_session_id, new_session_started_ms) =
+            known.unwrap_or_else(|| ((rand::random::<i64>() & i64::MAX).max(1), ts));
         let touch = Touch {
             site: &site.public_id,
             visitor,
@@ -330,18 +343,37 @@ impl Pipeline {
             group: beacon.group.as_deref(),
             identified,
             ttl_ms,
-            new_session_id: (rand::random::<i64>() & i64::MAX).max(1),
+            new_session_id,
+            new_session_started_ms,
         };
-        match self.sessions.touch(&touch).await {
-            Ok(info) => info,
-            Err(error) => {
-                tracing::warn!(%error, "session store failed; using the in-process store for this event");
+        let answer = match self.breaker.pass() {
+            Pass::Skip => {
+                self.metrics.session_store_skipped.inc();
+                None
+            }
+            pass => {
+                let answer = self.sessions.touch(&touch).await;
+                self.breaker.record(pass, !answer.as_ref().is_err_and(|e| e.is_unavailable()));
+                Some(answer)
+            }
+        };
+        match answer {
+            Some(Ok(info)) => {
+                if self.shared {
+                    self.fallback.remember(&site.public_id, visitor, &info, ts, ttl_ms);
+                }
+                info
+            }
+            failed => {
+                if let Some(Err(error)) = failed {
+                    tracing::warn!(%error, "session store failed; using the in-process store for this event");
+                }
                 self.metrics.session_fallbacks.inc();
                 // The in-process store cannot fail.
                 self.fallback.touch(&touch).await.unwrap_or(SessionInfo {
                     session_id: touch.new_session_id,
-                    started_ms: ts,
-                    is_new: true,
+                    started_ms: touch.new_session_started_ms,
+                    is_new: known.is_none(),
                 })
             }
         }

@@ -3,7 +3,10 @@
 //!
 //! The pipeline's session step calls [`SessionStore::touch`] once per event: one atomic round trip that finds or
 //! opens the visitor's session, slides its TTL and updates presence. Two real implementations: [`redis::RedisStore`]
-//! for several collectors sharing state, [`memory::MemoryStore`] for one process.
+//! for several collectors sharing state, [`memory::MemoryStore`] for one process. With Redis, the in-process
+//! store is also the fallback: [`breaker::Breaker`] decides when not to wait for Redis, and the pipeline keeps
+//! the fallback warm with the sessions Redis answered, so a visit continues through an outage.
+pub mod breaker;
 pub mod memory;
 pub mod redis;
 
@@ -26,6 +29,20 @@ pub enum StoreError {
     Protocol(String),
 }
 
+impl StoreError {
+    /// The store could not be reached in time: asking again right away would most likely cost another timeout.
+    /// (A store that answers with an error is reachable.)
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Timeout(_) | StoreError::NotConnected => true,
+            StoreError::Redis(e) => {
+                e.is_timeout() || e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal()
+            }
+            StoreError::Protocol(_) => false,
+        }
+    }
+}
+
 /// One event's effect on its visitor's session.
 #[derive(Debug, Clone)]
 pub struct Touch<'a> {
@@ -43,12 +60,17 @@ pub struct Touch<'a> {
     pub ttl_ms: i64,
     /// The id to use if this touch opens a new session.
     pub new_session_id: i64,
+    /// The start to give a session this touch opens: `now_ms`, or — when the store lost a visit this collector
+    /// still knows (Redis restarted empty) — that visit's start, so it continues under its id and start. A
+    /// start before `now_ms` means the visit began earlier: the touch then does not report `is_new`.
+    pub new_session_started_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionInfo {
     pub session_id: i64,
     pub started_ms: i64,
+    /// This event began the visit (not: the store had to re-create a visit it had lost).
     pub is_new: bool,
 }
 

@@ -187,7 +187,8 @@ impl SessionStore for RedisStore {
             .arg(presence_key(t.site, Scope::Site, false))
             .arg(presence_key(t.site, Scope::Site, true))
             .arg(index_key(t.site, "pages"))
-            .arg(index_key(t.site, "groups"));
+            .arg(index_key(t.site, "groups"))
+            .arg(t.new_session_started_ms);
         let mut conn = self.connection()?;
         let (session_id, started_ms, is_new): (i64, i64, i64) =
             self.bounded(invocation.invoke_async(&mut conn)).await?;

@@ -9,6 +9,10 @@
 -- ARGV[10] presence key prefix, identified     ff:livei:{site}
 -- ARGV[11] index of live pages                 ff:livepages:{site}  (page names scored by last seen)
 -- ARGV[12] index of live groups                ff:livegroups:{site}
+-- ARGV[13] start (ms) for a new session: now, or the start of a visit the collector still knows and this
+--          Redis lost (it restarted empty); such a visit continues under its id and start, and is not new.
+--
+-- Returns {session id, start (ms), 1 if this event began the visit else 0}.
 --
 -- Presence keys for pages and groups are built here from the prefixes. They share the `{site}` hash tag with
 -- KEYS[1], so on Redis Cluster they live in the same slot and the script stays atomic.
@@ -34,7 +38,7 @@ if s[1] and last and now - last > kept then
   s = {false}
 end
 if not s[1] then
-  s = {ARGV[3], ARGV[1], false, false, false, false, false}
+  s = {ARGV[3], ARGV[13], false, false, false, false, false}
   is_new = 1
   kept = ttl
 end
@@ -97,4 +101,6 @@ else
   if ttl ~= tonumber(s[7] or '') then redis.call('HSET', KEYS[1], 'ttl', ttl) end
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
-return {s[1], s[2], is_new}
+local began = 0
+if is_new == 1 and tonumber(ARGV[13]) >= now then began = 1 end
+return {s[1], s[2], began}

@@ -19,17 +19,24 @@ fn site() -> String {
 }
 
 fn touch<'a>(site: &'a str, visitor: u64, page: &'a str) -> Touch<'a> {
+    let now = now();
     Touch {
         site,
         visitor,
         previous_visitor: visitor ^ 0xffff,
-        now_ms: now(),
+        now_ms: now,
         page: Some(page),
         group: None,
         identified: false,
         ttl_ms: 30 * 60 * 1000,
         new_session_id: rand::random::<i64>() & i64::MAX,
+        new_session_started_ms: now,
     }
+}
+
+/// The same touch at another time, with a fresh id in case it opens a session.
+fn at<'a>(t: &Touch<'a>, now_ms: i64) -> Touch<'a> {
+    Touch { now_ms, new_session_id: t.new_session_id + 1, new_session_started_ms: now_ms, ..t.clone() }
 }
 
 async fn touches_within_the_timeout_share_one_session(store: &dyn SessionStore) {
@@ -50,9 +57,7 @@ async fn a_touch_after_the_timeout_opens_a_new_session(store: &dyn SessionStore)
     t.ttl_ms = 150;
     let first = store.touch(&t).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    t.now_ms = now();
-    t.new_session_id += 1;
-    let later = store.touch(&t).await.unwrap();
+    let later = store.touch(&at(&t, now())).await.unwrap();
     assert!(later.is_new);
     assert_ne!(later.session_id, first.session_id);
 }
@@ -187,12 +192,15 @@ async fn event_times_decide_the_timeout_for_backfills(store: &dyn SessionStore) 
     let site = site();
     let mut t = touch(&site, 11, "/");
     t.now_ms = now() - 6 * 3_600_000;
+    t.new_session_started_ms = t.now_ms;
     let morning = store.touch(&t).await.unwrap();
     t.now_ms += 10 * 60_000;
     t.new_session_id += 1;
+    t.new_session_started_ms = t.now_ms;
     assert_eq!(store.touch(&t).await.unwrap().session_id, morning.session_id, "ten minutes later: same visit");
     t.now_ms += 2 * 3_600_000;
     t.new_session_id += 1;
+    t.new_session_started_ms = t.now_ms;
     let later = store.touch(&t).await.unwrap();
     assert!(later.is_new, "two hours later: a new visit");
     assert_ne!(later.session_id, morning.session_id);
@@ -203,6 +211,7 @@ async fn an_identified_session_keeps_its_longer_timeout(store: &dyn SessionStore
     let site = site();
     let mut t = touch(&site, 12, "/");
     t.now_ms = now() - 6 * 3_600_000;
+    t.new_session_started_ms = t.now_ms;
     let first = store.touch(&t).await.unwrap();
     t.identified = true;
     t.ttl_ms = 4 * 3_600_000;
@@ -214,11 +223,32 @@ async fn an_identified_session_keeps_its_longer_timeout(store: &dyn SessionStore
     store.touch(&t).await.unwrap();
     t.now_ms += 3 * 3_600_000;
     t.new_session_id += 1;
+    t.new_session_started_ms = t.now_ms;
     let back = store.touch(&t).await.unwrap();
     assert_eq!(back.session_id, first.session_id, "three hours later, still the identified visit");
 }
 
+/// A store that lost a visit (Redis restarted empty) is handed its id and start by the collector that knows it:
+/// the visit continues under them, and the event is not the start of a visit.
+async fn a_lost_visit_handed_back_continues_under_its_id_and_start(store: &dyn SessionStore) {
+    let site = site();
+    let mut t = touch(&site, 13, "/during");
+    let began = t.now_ms - 10 * 60_000;
+    t.new_session_started_ms = began;
+    let adopted = store.touch(&t).await.unwrap();
+    assert_eq!((adopted.session_id, adopted.started_ms), (t.new_session_id, began));
+    assert!(!adopted.is_new, "the visit began ten minutes ago, elsewhere");
+    let next = store.touch(&at(&t, t.now_ms + 1)).await.unwrap();
+    assert_eq!((next.session_id, next.started_ms, next.is_new), (t.new_session_id, began, false));
+    // A visit the store still has wins over the one handed in.
+    let mut other = at(&t, t.now_ms + 2);
+    other.new_session_started_ms = began - 60_000;
+    assert_eq!(store.touch(&other).await.unwrap().session_id, t.new_session_id);
+    assert_eq!(store.presence(&site, Scope::Site, now()).await.unwrap().visitors(), 1);
+}
+
 async fn contract(store: Arc<dyn SessionStore>) {
+    a_lost_visit_handed_back_continues_under_its_id_and_start(store.as_ref()).await;
     touches_within_the_timeout_share_one_session(store.as_ref()).await;
     a_touch_after_the_timeout_opens_a_new_session(store.as_ref()).await;
     a_session_open_at_midnight_continues_under_the_new_days_hash(store.as_ref()).await;

@@ -1,0 +1,213 @@
+//! Circuit breaker in front of the shared session store, used by the pipeline's session step.
+//!
+//! While Redis is down or hung every call costs the full store timeout before the in-process fallback answers;
+//! at thousands of events a second that is every beacon waiting 250 ms for an answer already known. After a
+//! failure the breaker opens: calls are skipped (the fallback answers at once) for a cool-down that doubles on
+//! each failed probe, from [`FIRST_COOLDOWN`] up to [`LONGEST_COOLDOWN`]. Then one call goes through as a probe
+//! while the others keep skipping; its success closes the breaker.
+//!
+//! Pure logic over the instants it is given, so its state machine is tested without clocks or sockets.
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Long enough that a restarting Redis is not hammered, short enough that a blip costs about one second of
+/// local-only sessions.
+pub const FIRST_COOLDOWN: Duration = Duration::from_secs(1);
+/// A long outage is probed this often: the time it may take to notice Redis is back.
+pub const LONGEST_COOLDOWN: Duration = Duration::from_secs(5);
+/// A probe that never reports (its request was cancelled) must not keep the breaker half-open for good.
+const PROBE_DEADLINE: Duration = LONGEST_COOLDOWN;
+
+/// What the breaker lets a caller do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Closed: call the store.
+    Call,
+    /// The cool-down is over: call the store; the outcome decides for everyone.
+    Probe,
+    /// Open: do not call the store, use the fallback.
+    Skip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Closed,
+    Open {
+        until: Instant,
+        cooldown: Duration,
+    },
+    /// One probe in flight since `since`.
+    Probing {
+        since: Instant,
+        cooldown: Duration,
+    },
+}
+
+#[derive(Debug)]
+pub struct Breaker {
+    state: Mutex<State>,
+}
+
+impl Default for Breaker {
+    fn default() -> Self {
+        Breaker { state: Mutex::new(State::Closed) }
+    }
+}
+
+impl Breaker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn pass(&self) -> Pass {
+        self.pass_at(Instant::now())
+    }
+
+    /// Reports how a call or probe that [`Breaker::pass`] let through ended: `available` is false when the
+    /// store could not be reached in time (see `StoreError::is_unavailable`).
+    pub fn record(&self, pass: Pass, available: bool) {
+        self.record_at(pass, available, Instant::now())
+    }
+
+    pub fn pass_at(&self, now: Instant) -> Pass {
+        let mut state = self.lock();
+        match *state {
+            State::Closed => Pass::Call,
+            State::Open { until, cooldown } if now >= until => {
+                *state = State::Probing { since: now, cooldown };
+                Pass::Probe
+            }
+            State::Probing { since, cooldown } if now.duration_since(since) >= PROBE_DEADLINE => {
+                *state = State::Probing { since: now, cooldown };
+                Pass::Probe
+            }
+            State::Open { .. } | State::Probing { .. } => Pass::Skip,
+        }
+    }
+
+    pub fn record_at(&self, pass: Pass, available: bool, now: Instant) {
+        let mut state = self.lock();
+        match (*state, pass, available) {
+            (_, Pass::Skip, _) => {}
+            // A call let through before the breaker opened says nothing about now: only probes decide.
+            (State::Open { .. } | State::Probing { .. }, Pass::Call, _) => {}
+            (_, _, true) => *state = State::Closed,
+            (State::Closed, _, false) => *state = State::Open { until: now + FIRST_COOLDOWN, cooldown: FIRST_COOLDOWN },
+            (State::Open { cooldown, .. } | State::Probing { cooldown, .. }, Pass::Probe, false) => {
+                let cooldown = (cooldown * 2).min(LONGEST_COOLDOWN);
+                *state = State::Open { until: now + cooldown, cooldown };
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is one plain value, valid whatever a panicking holder was doing.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn after(start: Instant, ms: u64) -> Instant {
+        start + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn a_closed_breaker_lets_every_call_through_and_successes_keep_it_closed() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        for i in 0..10 {
+            assert_eq!(breaker.pass_at(after(t0, i)), Pass::Call);
+            breaker.record_at(Pass::Call, true, after(t0, i));
+        }
+        assert_eq!(breaker.pass_at(after(t0, 10)), Pass::Call);
+    }
+
+    #[test]
+    fn one_failure_opens_it_for_the_first_cooldown_then_one_probe_goes_through() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        breaker.record_at(breaker.pass_at(t0), false, t0);
+        assert_eq!(breaker.pass_at(after(t0, 1)), Pass::Skip);
+        assert_eq!(breaker.pass_at(t0 + FIRST_COOLDOWN - Duration::from_millis(1)), Pass::Skip);
+        assert_eq!(breaker.pass_at(t0 + FIRST_COOLDOWN), Pass::Probe);
+        // While the probe is in flight everyone else keeps using the fallback.
+        assert_eq!(breaker.pass_at(t0 + FIRST_COOLDOWN), Pass::Skip);
+        assert_eq!(breaker.pass_at(t0 + FIRST_COOLDOWN + Duration::from_millis(200)), Pass::Skip);
+    }
+
+    #[test]
+    fn a_successful_probe_closes_it() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        breaker.record_at(Pass::Call, false, t0);
+        let probe_at = t0 + FIRST_COOLDOWN;
+        assert_eq!(breaker.pass_at(probe_at), Pass::Probe);
+        breaker.record_at(Pass::Probe, true, probe_at);
+        assert_eq!(breaker.pass_at(probe_at), Pass::Call);
+        // Closed means forgotten: the next failure starts again from the first cool-down.
+        breaker.record_at(Pass::Call, false, probe_at);
+        assert_eq!(breaker.pass_at(probe_at + FIRST_COOLDOWN), Pass::Probe);
+    }
+
+    #[test]
+    fn each_failed_probe_doubles_the_cooldown_up_to_the_longest() {
+        let breaker = Breaker::new();
+        let mut now = Instant::now();
+        breaker.record_at(Pass::Call, false, now);
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            // Find when the next probe is allowed, to the millisecond.
+            let mut waited = Duration::ZERO;
+            while breaker.pass_at(now + waited) != Pass::Probe {
+                waited += Duration::from_millis(1);
+            }
+            now += waited;
+            waits.push(waited.as_millis());
+            breaker.record_at(Pass::Probe, false, now);
+        }
+        assert_eq!(waits, vec![1000, 2000, 4000, 5000, 5000, 5000]);
+    }
+
+    #[test]
+    fn calls_already_in_flight_when_it_opened_neither_extend_nor_close_it() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        // Hundreds of calls were let through before Redis hung; they time out one after the other.
+        breaker.record_at(Pass::Call, false, t0);
+        for i in 1..300 {
+            breaker.record_at(Pass::Call, false, after(t0, i));
+        }
+        // ...or one of them made it just before.
+        breaker.record_at(Pass::Call, true, after(t0, 300));
+        assert_eq!(breaker.pass_at(after(t0, 999)), Pass::Skip, "still open");
+        assert_eq!(breaker.pass_at(t0 + FIRST_COOLDOWN), Pass::Probe, "not extended by the stragglers");
+        breaker.record_at(Pass::Call, true, t0 + FIRST_COOLDOWN);
+        assert_eq!(breaker.pass_at(t0 + FIRST_COOLDOWN), Pass::Skip, "only the probe closes it");
+    }
+
+    #[test]
+    fn a_probe_that_never_reports_is_replaced_after_its_deadline() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        breaker.record_at(Pass::Call, false, t0);
+        let probe_at = t0 + FIRST_COOLDOWN;
+        assert_eq!(breaker.pass_at(probe_at), Pass::Probe);
+        // Its request was cancelled: no report.
+        assert_eq!(breaker.pass_at(probe_at + PROBE_DEADLINE - Duration::from_millis(1)), Pass::Skip);
+        assert_eq!(breaker.pass_at(probe_at + PROBE_DEADLINE), Pass::Probe);
+    }
+
+    #[test]
+    fn skipped_calls_report_nothing() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        breaker.record_at(Pass::Skip, false, t0);
+        assert_eq!(breaker.pass_at(t0), Pass::Call);
+        breaker.record_at(Pass::Call, false, t0);
+        breaker.record_at(Pass::Skip, true, t0);
+        assert_eq!(breaker.pass_at(t0), Pass::Skip);
+    }
+}
