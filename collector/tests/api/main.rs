@@ -19,5 +19,6 @@ mod query;
 mod realtime;
 mod redis_server;
 mod session_contract;
+mod session_outage;
 mod sessions;
 mod user_agents;
