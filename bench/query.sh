@@ -6,7 +6,8 @@
 #   bench/query.sh postgres VISITORS    a fresh PostgreSQL database (needs it running, see README)
 #   bench/query.sh sqlite VISITORS      a fresh SQLite file
 # About 6.7 events per demo visitor: 150000 visitors ≈ 1 M events, 1500000 ≈ 10 M.
-# KEEP=1 keeps the PostgreSQL database and prints its URL (for bench/ingest.sh stored).
+# KEEP=1 keeps the database and prints its URL (PostgreSQL: for bench/ingest.sh stored; both: to rerun
+# target/release/examples/query_bench against the same data before and after a change).
 set -euo pipefail
 store=${1:-postgres}
 visitors=${2:-150000}
@@ -43,5 +44,9 @@ if [ "$store" = postgres ]; then
   fi
 else
   du -h "$work/footfall.db" | sed 's/^/database size: /'
+  if [ "${KEEP:-0}" = 1 ]; then
+    echo "kept: FOOTFALL_DATABASE_URL=$FOOTFALL_DATABASE_URL"
+    exit 0
+  fi
 fi
 rm -rf "$work"
