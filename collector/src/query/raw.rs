@@ -94,34 +94,42 @@ pub async fn cells(db: &DatabaseConnection, span: &Span<'_>, needs: Needs) -> Re
     if span.dimensions.contains(&Dimension::Section) {
         return super::sections::cells(db, span).await;
     }
-    if needs.events {
-        for row in run(db, &events_statement(span)).await? {
-            let cell = out.entry(key(span, &row)?).or_default();
-            cell.partial.pageviews += get(&row, "pv")?;
-            cell.partial.interactions += get(&row, "ia")?;
-            cell.partial.engaged_ms += get(&row, "em")?;
+    // The statements read the same stretch independently (events twice, by kind and by page view): asked at
+    // the same time, on connections of their own.
+    let when = |needed: bool, select: SelectStatement| async move {
+        match needed {
+            true => run(db, &select).await,
+            false => Ok(Vec::new()),
         }
+    };
+    let (events, scroll, sessions) = futures_util::future::try_join3(
+        when(needs.events, events_statement(span)),
+        when(needs.scroll, scroll_statement(span)),
+        when(needs.sessions || needs.visitors, sessions_statement(span, needs)),
+    )
+    .await?;
+    for row in events {
+        let cell = out.entry(key(span, &row)?).or_default();
+        cell.partial.pageviews += get(&row, "pv")?;
+        cell.partial.interactions += get(&row, "ia")?;
+        cell.partial.engaged_ms += get(&row, "em")?;
     }
-    if needs.scroll {
-        for row in run(db, &scroll_statement(span)).await? {
-            let cell = out.entry(key(span, &row)?).or_default();
-            cell.partial.scroll_sum += get(&row, "ss")?;
-            cell.partial.scroll_n += get(&row, "sn")?;
+    for row in scroll {
+        let cell = out.entry(key(span, &row)?).or_default();
+        cell.partial.scroll_sum += get(&row, "ss")?;
+        cell.partial.scroll_n += get(&row, "sn")?;
+    }
+    for row in sessions {
+        let cell = out.entry(key(span, &row)?).or_default();
+        if needs.sessions {
+            cell.partial.visits += get(&row, "vi")?;
+            cell.partial.bounces += get(&row, "bo")?;
+            cell.partial.duration_ms += get(&row, "du")?;
+            cell.partial.score_sum += get(&row, "sc")?;
+            cell.partial.conversions += get(&row, "cv")?;
         }
-    }
-    if needs.sessions || needs.visitors {
-        for row in run(db, &sessions_statement(span, needs)).await? {
-            let cell = out.entry(key(span, &row)?).or_default();
-            if needs.sessions {
-                cell.partial.visits += get(&row, "vi")?;
-                cell.partial.bounces += get(&row, "bo")?;
-                cell.partial.duration_ms += get(&row, "du")?;
-                cell.partial.score_sum += get(&row, "sc")?;
-                cell.partial.conversions += get(&row, "cv")?;
-            }
-            if needs.visitors {
-                cell.visitors += get(&row, "vs")?;
-            }
+        if needs.visitors {
+            cell.visitors += get(&row, "vs")?;
         }
     }
     Ok(out)
