@@ -2,9 +2,13 @@
 //!
 //! While Redis is down or hung every call costs the full store timeout before the in-process fallback answers;
 //! at thousands of events a second that is every beacon waiting 250 ms for an answer already known. After a
-//! failure the breaker opens: calls are skipped (the fallback answers at once) for a cool-down that doubles on
-//! each failed probe, from [`FIRST_COOLDOWN`] up to [`LONGEST_COOLDOWN`]. Then one call goes through as a probe
-//! while the others keep skipping; its success closes the breaker.
+//! [`FAILURES_TO_OPEN`] failures without a success in between the breaker opens: calls are skipped (the fallback
+//! answers at once) for a cool-down that doubles on each failed probe, from [`FIRST_COOLDOWN`] up to
+//! [`LONGEST_COOLDOWN`]. Then one call goes through as a probe while the others keep skipping; its success closes
+//! the breaker.
+//!
+//! Not on the first failure: on a busy machine a single touch can miss the timeout while Redis is fine, and an
+//! open breaker sends every visitor the fallback does not know yet into a new local session (a split visit).
 //!
 //! Pure logic over the instants it is given, so its state machine is tested without clocks or sockets.
 use std::sync::Mutex;
@@ -15,6 +19,8 @@ use std::time::{Duration, Instant};
 pub const FIRST_COOLDOWN: Duration = Duration::from_secs(1);
 /// A long outage is probed this often: the time it may take to notice Redis is back.
 pub const LONGEST_COOLDOWN: Duration = Duration::from_secs(5);
+/// Failures in a row (no success between them) that open the breaker: a hung Redis costs this many timeouts.
+pub const FAILURES_TO_OPEN: u32 = 3;
 /// A probe that never reports (its request was cancelled) must not keep the breaker half-open for good.
 const PROBE_DEADLINE: Duration = LONGEST_COOLDOWN;
 
@@ -31,7 +37,10 @@ pub enum Pass {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    Closed,
+    /// Calls go through; `failures` since the last success.
+    Closed {
+        failures: u32,
+    },
     Open {
         until: Instant,
         cooldown: Duration,
@@ -50,7 +59,7 @@ pub struct Breaker {
 
 impl Default for Breaker {
     fn default() -> Self {
-        Breaker { state: Mutex::new(State::Closed) }
+        Breaker { state: Mutex::new(State::Closed { failures: 0 }) }
     }
 }
 
@@ -72,7 +81,7 @@ impl Breaker {
     pub fn pass_at(&self, now: Instant) -> Pass {
         let mut state = self.lock();
         match *state {
-            State::Closed => Pass::Call,
+            State::Closed { .. } => Pass::Call,
             State::Open { until, cooldown } if now >= until => {
                 *state = State::Probing { since: now, cooldown };
                 Pass::Probe
@@ -91,8 +100,13 @@ impl Breaker {
             (_, Pass::Skip, _) => {}
             // A call let through before the breaker opened says nothing about now: only probes decide.
             (State::Open { .. } | State::Probing { .. }, Pass::Call, _) => {}
-            (_, _, true) => *state = State::Closed,
-            (State::Closed, _, false) => *state = State::Open { until: now + FIRST_COOLDOWN, cooldown: FIRST_COOLDOWN },
+            (_, _, true) => *state = State::Closed { failures: 0 },
+            (State::Closed { failures }, _, false) if failures + 1 < FAILURES_TO_OPEN => {
+                *state = State::Closed { failures: failures + 1 }
+            }
+            (State::Closed { .. }, _, false) => {
+                *state = State::Open { until: now + FIRST_COOLDOWN, cooldown: FIRST_COOLDOWN }
+            }
             (State::Open { cooldown, .. } | State::Probing { cooldown, .. }, Pass::Probe, false) => {
                 let cooldown = (cooldown * 2).min(LONGEST_COOLDOWN);
                 *state = State::Open { until: now + cooldown, cooldown };
@@ -114,6 +128,14 @@ mod tests {
         start + Duration::from_millis(ms)
     }
 
+    /// The failures in a row that open a closed breaker at `at`.
+    fn fail_until_open(breaker: &Breaker, at: Instant) {
+        for _ in 0..FAILURES_TO_OPEN {
+            assert_eq!(breaker.pass_at(at), Pass::Call);
+            breaker.record_at(Pass::Call, false, at);
+        }
+    }
+
     #[test]
     fn a_closed_breaker_lets_every_call_through_and_successes_keep_it_closed() {
         let breaker = Breaker::new();
@@ -126,10 +148,25 @@ mod tests {
     }
 
     #[test]
-    fn one_failure_opens_it_for_the_first_cooldown_then_one_probe_goes_through() {
+    fn a_failure_now_and_then_keeps_it_closed() {
         let breaker = Breaker::new();
         let t0 = Instant::now();
-        breaker.record_at(breaker.pass_at(t0), false, t0);
+        for i in 0..20 {
+            // A busy moment: a touch misses the timeout, the next ones make it.
+            breaker.record_at(Pass::Call, i % 3 != 0, after(t0, i));
+            assert_eq!(breaker.pass_at(after(t0, i)), Pass::Call);
+        }
+        for _ in 1..FAILURES_TO_OPEN {
+            breaker.record_at(Pass::Call, false, after(t0, 20));
+        }
+        assert_eq!(breaker.pass_at(after(t0, 20)), Pass::Call, "one failure short of opening");
+    }
+
+    #[test]
+    fn failures_in_a_row_open_it_for_the_first_cooldown_then_one_probe_goes_through() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        fail_until_open(&breaker, t0);
         assert_eq!(breaker.pass_at(after(t0, 1)), Pass::Skip);
         assert_eq!(breaker.pass_at(t0 + FIRST_COOLDOWN - Duration::from_millis(1)), Pass::Skip);
         assert_eq!(breaker.pass_at(t0 + FIRST_COOLDOWN), Pass::Probe);
@@ -142,13 +179,13 @@ mod tests {
     fn a_successful_probe_closes_it() {
         let breaker = Breaker::new();
         let t0 = Instant::now();
-        breaker.record_at(Pass::Call, false, t0);
+        fail_until_open(&breaker, t0);
         let probe_at = t0 + FIRST_COOLDOWN;
         assert_eq!(breaker.pass_at(probe_at), Pass::Probe);
         breaker.record_at(Pass::Probe, true, probe_at);
         assert_eq!(breaker.pass_at(probe_at), Pass::Call);
         // Closed means forgotten: the next failure starts again from the first cool-down.
-        breaker.record_at(Pass::Call, false, probe_at);
+        fail_until_open(&breaker, probe_at);
         assert_eq!(breaker.pass_at(probe_at + FIRST_COOLDOWN), Pass::Probe);
     }
 
@@ -156,7 +193,7 @@ mod tests {
     fn each_failed_probe_doubles_the_cooldown_up_to_the_longest() {
         let breaker = Breaker::new();
         let mut now = Instant::now();
-        breaker.record_at(Pass::Call, false, now);
+        fail_until_open(&breaker, now);
         let mut waits = Vec::new();
         for _ in 0..6 {
             // Find when the next probe is allowed, to the millisecond.
@@ -176,7 +213,7 @@ mod tests {
         let breaker = Breaker::new();
         let t0 = Instant::now();
         // Hundreds of calls were let through before Redis hung; they time out one after the other.
-        breaker.record_at(Pass::Call, false, t0);
+        fail_until_open(&breaker, t0);
         for i in 1..300 {
             breaker.record_at(Pass::Call, false, after(t0, i));
         }
@@ -192,7 +229,7 @@ mod tests {
     fn a_probe_that_never_reports_is_replaced_after_its_deadline() {
         let breaker = Breaker::new();
         let t0 = Instant::now();
-        breaker.record_at(Pass::Call, false, t0);
+        fail_until_open(&breaker, t0);
         let probe_at = t0 + FIRST_COOLDOWN;
         assert_eq!(breaker.pass_at(probe_at), Pass::Probe);
         // Its request was cancelled: no report.
@@ -206,7 +243,7 @@ mod tests {
         let t0 = Instant::now();
         breaker.record_at(Pass::Skip, false, t0);
         assert_eq!(breaker.pass_at(t0), Pass::Call);
-        breaker.record_at(Pass::Call, false, t0);
+        fail_until_open(&breaker, t0);
         breaker.record_at(Pass::Skip, true, t0);
         assert_eq!(breaker.pass_at(t0), Pass::Skip);
     }
