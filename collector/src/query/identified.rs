@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use sea_orm::sea_query::{Alias, Condition, Expr, Query, SelectStatement, UnionType};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value as SqlValue};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value as SqlValue};
 
 use super::model::Dimension;
 use super::raw::{self, Cells, Span};
@@ -23,7 +23,7 @@ pub const COLUMNS: [&str; 6] = ["site_id", "day", "piece_start", "dimension", "v
 /// dimension), reading the rollups of the UTC days in `clean` and raw sessions for the others.
 pub async fn count(db: &DatabaseConnection, span: &Span<'_>, clean: &HashSet<i64>) -> Result<Cells, DbErr> {
     let (first, last) = (span.start.div_euclid(DAY_MS), (span.end - 1).div_euclid(DAY_MS));
-    let mut union = rolled_up_pairs(span, clean, first, last);
+    let mut union = rolled_up_pairs(db.get_database_backend(), span, clean, first, last);
     let mut u = first;
     while u <= last {
         if clean.contains(&u) {
@@ -55,10 +55,18 @@ pub async fn count(db: &DatabaseConnection, span: &Span<'_>, clean: &HashSet<i64
 }
 
 /// The rolled-up (cell, user) pairs of the clean days, in the columns of `raw::identified_pairs_statement`.
-fn rolled_up_pairs(span: &Span<'_>, clean: &HashSet<i64>, first: i64, last: i64) -> SelectStatement {
+fn rolled_up_pairs(
+    backend: DbBackend,
+    span: &Span<'_>,
+    clean: &HashSet<i64>,
+    first: i64,
+    last: i64,
+) -> SelectStatement {
     let dimension = span.dimensions.iter().copied().find(|d| !d.is_time());
     // A piece lies in the UTC day it starts in, so the clean days are ranges of `piece_start` — conditions on
-    // the primary key's columns alone, which the databases answer from the index without reading the table.
+    // the primary key's columns alone, which PostgreSQL answers from the index without reading the table. SQLite
+    // was measured slower that way than with the days listed (pages at 1 M events: 160–200 → 235–300 ms p50),
+    // so it keeps the list.
     let mut clean_ranges = Condition::any();
     let mut u = first;
     let mut any_clean = false;
@@ -101,12 +109,19 @@ fn rolled_up_pairs(span: &Span<'_>, clean: &HashSet<i64>, first: i64, last: i64)
         )
         .and_where(Expr::col((Alias::new("r"), Alias::new("piece_start"))).gte(span.start))
         .and_where(Expr::col((Alias::new("r"), Alias::new("piece_start"))).lt(span.end));
-    if any_clean {
-        select.cond_where(clean_ranges);
-    } else {
+    if !any_clean {
         select.and_where(Expr::cust("1 = 0"));
+    } else if backend == DbBackend::Sqlite {
+        let days = (first..=last).filter(|u| clean.contains(u)).map(utc_day_text);
+        select.and_where(Expr::col((Alias::new("r"), Alias::new("day"))).is_in(days));
+    } else {
+        select.cond_where(clean_ranges);
     }
     select
+}
+
+fn utc_day_text(u: i64) -> String {
+    (chrono::NaiveDate::default() + chrono::Days::new(u as u64)).to_string()
 }
 
 /// The rollup rows of one piece `[start, end)` of UTC day `day`: its identified users, for the totals and

@@ -94,20 +94,21 @@ pub async fn cells(db: &DatabaseConnection, span: &Span<'_>, needs: Needs) -> Re
     if span.dimensions.contains(&Dimension::Section) {
         return super::sections::cells(db, span).await;
     }
-    // The statements read the same stretch independently (events twice, by kind and by page view): asked at
-    // the same time, on connections of their own.
+    // The statements read the same stretch independently (events twice, by kind and by page view): on
+    // PostgreSQL asked at the same time, on connections of their own; on SQLite in turn (see `visitors::count`).
     let when = |needed: bool, select: SelectStatement| async move {
         match needed {
             true => run(db, &select).await,
             false => Ok(Vec::new()),
         }
     };
-    let (events, scroll, sessions) = futures_util::future::try_join3(
-        when(needs.events, events_statement(span)),
-        when(needs.scroll, scroll_statement(span)),
-        when(needs.sessions || needs.visitors, sessions_statement(span, needs)),
-    )
-    .await?;
+    let events = when(needs.events, events_statement(span));
+    let scroll = when(needs.scroll, scroll_statement(span));
+    let sessions = when(needs.sessions || needs.visitors, sessions_statement(span, needs));
+    let (events, scroll, sessions) = match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => (events.await?, scroll.await?, sessions.await?),
+        _ => futures_util::future::try_join3(events, scroll, sessions).await?,
+    };
     for row in events {
         let cell = out.entry(key(span, &row)?).or_default();
         cell.partial.pageviews += get(&row, "pv")?;

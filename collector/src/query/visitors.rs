@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value as SqlValue};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value as SqlValue};
 
 use super::identified;
 use super::model::Dimension;
@@ -57,13 +57,15 @@ pub async fn count(db: &DatabaseConnection, span: &Span<'_>, range: &DateRange) 
         }
         Ok::<Cells, DbErr>(cells)
     };
-    // The three reads are independent, and the first two are the query's largest: asked at the same time.
-    let (mut out, raw_cells, rows) = futures_util::future::try_join3(
-        identified::count(db, span, &clean),
-        raw_anonymous,
-        read(db, span.site_id, dimension, &clean),
-    )
-    .await?;
+    let identified = identified::count(db, span, &clean);
+    let rolled_up = read(db, span.site_id, dimension, &clean);
+    // The three reads are independent, and the first two are the query's largest: on PostgreSQL they are asked
+    // at the same time. On SQLite they are asked one after the other: measured, the same statements side by side
+    // in one process took longer than in turn (pages at 1 M events: 197 → 288 ms p50).
+    let (mut out, raw_cells, rows) = match db.get_database_backend() {
+        DbBackend::Sqlite => (identified.await?, raw_anonymous.await?, rolled_up.await?),
+        _ => futures_util::future::try_join3(identified, raw_anonymous, rolled_up).await?,
+    };
     let mut add = |cells: Cells| {
         for (key, cell) in cells {
             out.entry(key).or_default().visitors += cell.visitors;
