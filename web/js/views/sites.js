@@ -75,7 +75,8 @@ export function snippetSection(site, signal, { openButton = false } = {}) {
   let timer = null;
   const check = async () => {
     try {
-      const answer = await api.query({ site: site.id, metrics: ['pageviews'], date_range: 'today' }, signal);
+      // Any page view ever: an existing site is not "waiting" just because nobody came yet today.
+      const answer = await api.query({ site: site.id, metrics: ['pageviews'], date_range: 'all' }, signal);
       const row = answer && answer.results && answer.results[0];
       if (row && Number(row.metrics[0]) > 0) {
         status.classList.add('ok');
