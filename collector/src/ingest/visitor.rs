@@ -29,13 +29,17 @@ impl Salts {
         if let Some(salt) = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(&day) {
             return *salt;
         }
-        let salt = match self.store.salt(day).await {
+        // This process's own salt for the day, offered to the shared store every time: a request that timed out
+        // may still have stored it, and then the events hashed with it meanwhile match the ones hashed after.
+        // The in-process store cannot fail.
+        let local = self.fallback.salt(day, rand::random()).await.unwrap_or_else(|_| rand::random());
+        let salt = match self.store.salt(day, local).await {
             Ok(salt) => salt,
             Err(error) => {
                 tracing::warn!(%error, %day, "salt from the session store unavailable; using a local one");
                 self.metrics.salt_fallbacks.inc();
                 // Not cached: the next event asks the shared store again.
-                return self.fallback.salt(day).await.unwrap_or_else(|_| rand::random());
+                return local;
             }
         };
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());

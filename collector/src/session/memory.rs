@@ -199,8 +199,8 @@ impl SessionStore for MemoryStore {
         Ok(info)
     }
 
-    async fn salt(&self, day: chrono::NaiveDate) -> Result<[u8; 32], StoreError> {
-        Ok(*self.lock().salts.entry(day).or_insert_with(rand::random))
+    async fn salt(&self, day: chrono::NaiveDate, candidate: [u8; 32]) -> Result<[u8; 32], StoreError> {
+        Ok(*self.lock().salts.entry(day).or_insert(candidate))
     }
 
     async fn presence(&self, site: &str, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError> {

@@ -126,8 +126,9 @@ pub trait SessionStore: Send + Sync {
     /// Finds or opens the visitor's session, slides its TTL and updates presence — atomically.
     async fn touch(&self, touch: &Touch<'_>) -> Result<SessionInfo, StoreError>;
 
-    /// The salt for a UTC day, created by whichever collector asks first; all collectors get the same one.
-    async fn salt(&self, day: chrono::NaiveDate) -> Result<[u8; 32], StoreError>;
+    /// The salt for a UTC day: the stored one, or `candidate` if there is none yet — the first candidate offered
+    /// wins, and all collectors get the same salt.
+    async fn salt(&self, day: chrono::NaiveDate, candidate: [u8; 32]) -> Result<[u8; 32], StoreError>;
 
     /// Visitors present in a scope within the window ending at `now_ms`.
     async fn presence(&self, site: &str, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError>;

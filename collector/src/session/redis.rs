@@ -195,9 +195,8 @@ impl SessionStore for RedisStore {
         Ok(SessionInfo { session_id, started_ms, is_new: is_new == 1 })
     }
 
-    async fn salt(&self, day: chrono::NaiveDate) -> Result<[u8; 32], StoreError> {
+    async fn salt(&self, day: chrono::NaiveDate, candidate: [u8; 32]) -> Result<[u8; 32], StoreError> {
         let key = format!("ff:salt:{day}");
-        let candidate: [u8; 32] = rand::random();
         let mut pipe = redis::pipe();
         pipe.cmd("SET").arg(&key).arg(&candidate[..]).arg("NX").arg("EX").arg(SALT_TTL_SECS).ignore();
         pipe.cmd("GET").arg(&key);

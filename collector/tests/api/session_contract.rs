@@ -179,10 +179,15 @@ async fn an_identified_session_stays_identified(store: &dyn SessionStore) {
 }
 
 async fn the_days_salt_is_created_once_and_then_stable(store: &dyn SessionStore) {
-    let day = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap() + chrono::Days::new(rand::random::<u16>() as u64);
-    let first = store.salt(day).await.unwrap();
-    assert_eq!(store.salt(day).await.unwrap(), first);
-    assert_ne!(store.salt(day.succ_opt().unwrap()).await.unwrap(), first);
+    // A day no earlier run can have salted (salts live 48 h in the shared Redis).
+    let day = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap()
+        + chrono::Days::new(rand::random::<u32>() as u64 % 50_000_000);
+    let offered: [u8; 32] = rand::random();
+    let first = store.salt(day, offered).await.unwrap();
+    assert_eq!(first, offered, "the first candidate offered for a day becomes its salt");
+    assert_eq!(store.salt(day, rand::random()).await.unwrap(), first, "later candidates get the stored one");
+    let next_day = store.salt(day.succ_opt().unwrap(), rand::random()).await.unwrap();
+    assert_ne!(next_day, first);
     store.ping().await.unwrap();
 }
 
@@ -286,7 +291,7 @@ async fn two_redis_clients_agree_on_salts_and_sessions() {
         RedisStore::connect(&redis_url(), Duration::from_secs(2)).await.expect("Redis must be running for this test");
     let b = RedisStore::connect(&redis_url(), Duration::from_secs(2)).await.unwrap();
     let day = chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap() + chrono::Days::new(rand::random::<u16>() as u64);
-    assert_eq!(a.salt(day).await.unwrap(), b.salt(day).await.unwrap());
+    assert_eq!(a.salt(day, rand::random()).await.unwrap(), b.salt(day, rand::random()).await.unwrap());
     let site = site();
     let first = a.touch(&touch(&site, 9, "/")).await.unwrap();
     let second = b.touch(&touch(&site, 9, "/x")).await.unwrap();

@@ -130,3 +130,23 @@ async fn a_hung_redis_is_asked_a_few_times_not_once_per_beacon_and_used_again_on
     assert_eq!(app.metric("footfall_session_store_skipped_total").await, skipped, "the breaker is closed");
     app.wait_for_events(sent).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_whose_first_salt_lookup_timed_out_stays_one_visitor() {
+    let redis = RedisServer::start();
+    let app = app_on(&redis, "redis-salt").await;
+    let visitor = "192.0.2.99";
+    // The collector's first event of the day asks Redis for the salt, which hangs: the request times out, but
+    // Redis still runs it once it answers again.
+    signal(&redis, "-STOP");
+    view(&app, visitor, "/first").await;
+    // Today's salt and yesterday's (for a visit open across midnight) both came from this process.
+    assert_eq!(app.metric("footfall_salt_fallbacks_total").await, 2, "the first event was hashed with local salts");
+    signal(&redis, "-CONT");
+    view(&app, visitor, "/second").await;
+    view(&app, visitor, "/third").await;
+    app.wait_for_events(3).await;
+
+    assert_eq!(app.count(&format!("sessions WHERE site_id = {}", app.site_id)).await, 1, "one visit");
+    assert_eq!(app.totals(&["visitors", "visits", "pageviews"]).await, vec![1, 1, 3]);
+}
