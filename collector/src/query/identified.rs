@@ -13,6 +13,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value as Sq
 
 use super::model::Dimension;
 use super::raw::{self, Cells, Span};
+use super::visitors::unrolled_runs;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -24,17 +25,9 @@ pub const COLUMNS: [&str; 6] = ["site_id", "day", "piece_start", "dimension", "v
 pub async fn count(db: &DatabaseConnection, span: &Span<'_>, clean: &HashSet<i64>) -> Result<Cells, DbErr> {
     let (first, last) = (span.start.div_euclid(DAY_MS), (span.end - 1).div_euclid(DAY_MS));
     let mut union = rolled_up_pairs(db.get_database_backend(), span, clean, first, last);
-    let mut u = first;
-    while u <= last {
-        if clean.contains(&u) {
-            u += 1;
-            continue;
-        }
-        let run_start = u;
-        while u <= last && !clean.contains(&u) {
-            u += 1;
-        }
-        let portion = Span { start: (run_start * DAY_MS).max(span.start), end: (u * DAY_MS).min(span.end), ..*span };
+    for (run_start, run_end) in unrolled_runs(clean, first, last) {
+        let portion =
+            Span { start: (run_start * DAY_MS).max(span.start), end: (run_end * DAY_MS).min(span.end), ..*span };
         union.union(UnionType::Distinct, raw::identified_pairs_statement(&portion));
     }
 

@@ -108,7 +108,7 @@ pub async fn count(db: &DatabaseConnection, span: &Span<'_>, range: &DateRange) 
 }
 
 /// The runs `[start, end)` of consecutive UTC days in `first..=last` that have no clean rollup.
-fn unrolled_runs(clean: &HashSet<i64>, first: i64, last: i64) -> Vec<(i64, i64)> {
+pub(super) fn unrolled_runs(clean: &HashSet<i64>, first: i64, last: i64) -> Vec<(i64, i64)> {
     let mut runs: Vec<(i64, i64)> = Vec::new();
     for u in (first..=last).filter(|u| !clean.contains(u)) {
         match runs.last_mut() {
@@ -239,4 +239,17 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
     let tables =
         [("visitor_rollups", &columns[..], rows), (identified::TABLE, &identified::COLUMNS[..], identified_rows)];
     claim.commit(db, tables, now_ms).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unrolled_days_are_taken_in_runs_of_consecutive_days() {
+        let clean: HashSet<i64> = [11, 12, 15].into();
+        assert_eq!(unrolled_runs(&clean, 10, 17), vec![(10, 11), (13, 15), (16, 18)]);
+        assert_eq!(unrolled_runs(&clean, 11, 12), vec![]);
+        assert_eq!(unrolled_runs(&HashSet::new(), 3, 5), vec![(3, 6)]);
+    }
 }
