@@ -109,8 +109,17 @@ pub async fn count(db: &DatabaseConnection, span: &Span<'_>, range: &DateRange) 
 
 /// The runs `[start, end)` of consecutive UTC days in `first..=last` that have no clean rollup.
 pub(super) fn unrolled_runs(clean: &HashSet<i64>, first: i64, last: i64) -> Vec<(i64, i64)> {
+    day_runs(first, last, |u| !clean.contains(&u))
+}
+
+/// The runs `[start, end)` of consecutive UTC days in `first..=last` that have a clean rollup.
+pub(super) fn clean_runs(clean: &HashSet<i64>, first: i64, last: i64) -> Vec<(i64, i64)> {
+    day_runs(first, last, |u| clean.contains(&u))
+}
+
+fn day_runs(first: i64, last: i64, wanted: impl Fn(i64) -> bool) -> Vec<(i64, i64)> {
     let mut runs: Vec<(i64, i64)> = Vec::new();
-    for u in (first..=last).filter(|u| !clean.contains(u)) {
+    for u in (first..=last).filter(|u| wanted(*u)) {
         match runs.last_mut() {
             Some((_, end)) if *end == u => *end = u + 1,
             _ => runs.push((u, u + 1)),
@@ -251,5 +260,6 @@ mod tests {
         assert_eq!(unrolled_runs(&clean, 10, 17), vec![(10, 11), (13, 15), (16, 18)]);
         assert_eq!(unrolled_runs(&clean, 11, 12), vec![]);
         assert_eq!(unrolled_runs(&HashSet::new(), 3, 5), vec![(3, 6)]);
+        assert_eq!(clean_runs(&clean, 10, 17), vec![(11, 13), (15, 16)]);
     }
 }
