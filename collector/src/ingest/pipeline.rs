@@ -21,7 +21,7 @@ use crate::enrich::spam::SpamReferrers;
 use crate::enrich::user_agent::UserAgents;
 use crate::enrich::{audience, referrer};
 use crate::metrics::Metrics;
-use crate::session::breaker::{Breaker, Pass};
+use crate::session::breaker::{Breaker, Pass, Reply};
 use crate::session::{memory::MemoryStore, SessionInfo, SessionStore, Touch};
 use crate::store::sites::{Site, SiteCache};
 use crate::store::StoreError;
@@ -120,7 +120,7 @@ pub struct Pipeline {
     fallback: Arc<MemoryStore>,
     /// Whether `sessions` is another store than `fallback` (Redis), which can fail and must be kept warm.
     shared: bool,
-    breaker: Breaker,
+    breaker: Arc<Breaker>,
     salts: Salts,
     user_agents: UserAgents,
     pub ledger: Ledger,
@@ -146,14 +146,15 @@ impl Pipeline {
         metrics: Arc<Metrics>,
         config: PipelineConfig,
     ) -> Pipeline {
-        let salts = Salts::new(sessions.clone(), fallback.clone(), metrics.clone());
+        let breaker = Arc::new(Breaker::new());
+        let salts = Salts::new(sessions.clone(), breaker.clone(), fallback.clone(), metrics.clone());
         let shared = !std::ptr::addr_eq(Arc::as_ptr(&sessions), Arc::as_ptr(&fallback));
         Pipeline {
             sites,
             sessions,
             fallback,
             shared,
-            breaker: Breaker::new(),
+            breaker,
             salts,
             user_agents: UserAgents::new(),
             ledger: Ledger::default(),
@@ -353,7 +354,7 @@ impl Pipeline {
             }
             pass => {
                 let answer = self.sessions.touch(&touch).await;
-                self.breaker.record(pass, !answer.as_ref().is_err_and(|e| e.is_unavailable()));
+                self.breaker.record(pass, Reply::of(&answer));
                 Some(answer)
             }
         };

@@ -41,6 +41,15 @@ impl StoreError {
             StoreError::Protocol(_) => false,
         }
     }
+
+    /// The store did not answer within its timeout (a hang, not a refusal).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            StoreError::Timeout(_) => true,
+            StoreError::Redis(e) => e.is_timeout(),
+            StoreError::NotConnected | StoreError::Protocol(_) => false,
+        }
+    }
 }
 
 /// One event's effect on its visitor's session.
