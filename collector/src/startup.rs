@@ -236,7 +236,7 @@ fn connections_per_worker(workers: usize, reserved: u64) -> usize {
     if let Some(current) = limit.current {
         if limit.maximum.is_none_or(|maximum| maximum > current) {
             let raised = Rlimit { current: limit.maximum, maximum: limit.maximum };
-            if setrlimit(Resource::Nofile, raised.clone()).is_ok() {
+            if setrlimit(Resource::Nofile, raised).is_ok() {
                 limit = raised;
             }
         }
