@@ -160,7 +160,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn connect(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    let db = store::connect(&settings.database.url, 2)
+    let db = store::connect_for_command(&settings.database.url)
         .await
         .with_context(|| format!("cannot connect to {}", crate::startup::redact(&settings.database.url)))?;
     store::migrate(&db).await.context("cannot apply migrations")?;

@@ -131,7 +131,7 @@ pub async fn command(settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
     let summary = run(settings, args).await?;
     eprintln!("{}", summary_line(&summary));
     if rollup {
-        let db = store::connect(&url, 2).await?;
+        let db = store::connect_for_command(&url).await?;
         crate::jobs::commands::rollup(&db, false, Some(&summary.site)).await?;
     }
     Ok(())

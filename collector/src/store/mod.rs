@@ -25,13 +25,34 @@ pub enum StoreError {
     Invalid(String),
 }
 
+/// How long a request waits for a pooled connection before it fails (and is answered 503): a client is waiting.
+const REQUEST_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The pool of a command (`rollup`, `cleanup`, `demo`'s rollups): one more connection than the widest fan-out of
+/// a query (three statements at once on PostgreSQL, see `query::raw`).
+pub const COMMAND_CONNECTIONS: u32 = 4;
+/// A command has no client waiting: it waits for a connection as long as the statements ahead of it take. With
+/// the request timeout, `footfall demo --visitors 1500000` failed its rollups at 10 M events on a busy machine,
+/// its third statement still waiting after 5 s for one of the two connections.
+const COMMAND_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The collector's pool: requests, the writer and the jobs.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, max_connections, REQUEST_ACQUIRE_TIMEOUT).await
+}
+
+/// A command's pool: see [`COMMAND_CONNECTIONS`] and [`COMMAND_ACQUIRE_TIMEOUT`].
+pub async fn connect_for_command(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, COMMAND_CONNECTIONS, COMMAND_ACQUIRE_TIMEOUT).await
+}
+
+async fn connect_with(url: &str, max_connections: u32, acquire: Duration) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(acquire)
         .sqlx_logging(false);
     let db = Database::connect(options).await?;
     if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
@@ -47,4 +68,31 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_command_waits_for_a_busy_connection_longer_than_a_request_would() {
+        let dir = std::env::temp_dir().join(format!("footfall-pool-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("f.db").display());
+        let db = connect_for_command(&url).await.unwrap();
+        // Every connection busy (a long statement each) for longer than a request would wait.
+        let mut busy = Vec::new();
+        for _ in 0..COMMAND_CONNECTIONS {
+            busy.push(sea_orm::TransactionTrait::begin(&db).await.unwrap());
+        }
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(REQUEST_ACQUIRE_TIMEOUT + Duration::from_secs(1)).await;
+            drop(busy);
+        });
+        let started = std::time::Instant::now();
+        db.execute_unprepared("SELECT 1").await.expect("the command waited for a connection");
+        assert!(started.elapsed() > REQUEST_ACQUIRE_TIMEOUT, "it did have to wait");
+        release.await.unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
