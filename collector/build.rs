@@ -11,7 +11,7 @@ fn main() {
 }
 
 fn embed_tracker(out_dir: &Path) {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tracker-wasm/dist");
+    let dist = manifest_dir().join("../tracker-wasm/dist");
     println!("cargo:rerun-if-changed={}", dist.display());
     let manifest = std::fs::read_to_string(dist.join("manifest.json"))
         .expect("tracker-wasm/dist/manifest.json (run tracker-wasm/build.sh)");
@@ -35,7 +35,7 @@ fn embed_tracker(out_dir: &Path) {
 /// Every file under `web/` except `web/tests/` (browser tests, not served) and dot-files, as
 /// `FILES: &[(relative path with '/', bytes)]`, sorted by path.
 fn embed_dashboard(out_dir: &Path) {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    let web = manifest_dir().join("../web");
     // A directory here makes cargo rerun the script when any file below it changes (added ones too).
     println!("cargo:rerun-if-changed={}", web.display());
     let web = web.canonicalize().expect("web/ (the dashboard) next to collector/");
@@ -65,4 +65,10 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
             files.push((parts.join("/"), path.clone()));
         }
     }
+}
+
+/// Read when the script runs, not when it was compiled: a build directory shared by two checkouts (a worktree)
+/// reuses the compiled script, which must still read the bundle of the checkout being built.
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"))
 }
