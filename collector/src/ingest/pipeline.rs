@@ -120,7 +120,7 @@ pub struct Pipeline {
     fallback: Arc<MemoryStore>,
     /// Whether `sessions` is another store than `fallback` (Redis), which can fail and must be kept warm.
     shared: bool,
-    breaker: Arc<Breaker>,
+    breaker: Breaker,
     salts: Salts,
     user_agents: UserAgents,
     pub ledger: Ledger,
@@ -146,15 +146,14 @@ impl Pipeline {
         metrics: Arc<Metrics>,
         config: PipelineConfig,
     ) -> Pipeline {
-        let breaker = Arc::new(Breaker::new());
-        let salts = Salts::new(sessions.clone(), breaker.clone(), fallback.clone(), metrics.clone());
+        let salts = Salts::new(sessions.clone(), fallback.clone(), metrics.clone());
         let shared = !std::ptr::addr_eq(Arc::as_ptr(&sessions), Arc::as_ptr(&fallback));
         Pipeline {
             sites,
             sessions,
             fallback,
             shared,
-            breaker,
+            breaker: Breaker::new(),
             salts,
             user_agents: UserAgents::new(),
             ledger: Ledger::default(),

@@ -10,13 +10,10 @@ use std::sync::{Arc, RwLock};
 use chrono::NaiveDate;
 
 use crate::metrics::Metrics;
-use crate::session::breaker::{Breaker, Pass, Reply};
 use crate::session::{memory::MemoryStore, SessionStore};
 
 pub struct Salts {
     store: Arc<dyn SessionStore>,
-    /// The session step's breaker: while it is open the shared store is not waited for here either.
-    breaker: Arc<Breaker>,
     /// Used while the shared store is unreachable, so ingestion goes on (hashes then differ per collector).
     fallback: Arc<MemoryStore>,
     cache: RwLock<HashMap<NaiveDate, [u8; 32]>>,
@@ -24,13 +21,8 @@ pub struct Salts {
 }
 
 impl Salts {
-    pub fn new(
-        store: Arc<dyn SessionStore>,
-        breaker: Arc<Breaker>,
-        fallback: Arc<MemoryStore>,
-        metrics: Arc<Metrics>,
-    ) -> Salts {
-        Salts { store, breaker, fallback, cache: RwLock::default(), metrics }
+    pub fn new(store: Arc<dyn SessionStore>, fallback: Arc<MemoryStore>, metrics: Arc<Metrics>) -> Salts {
+        Salts { store, fallback, cache: RwLock::default(), metrics }
     }
 
     pub async fn for_day(&self, day: NaiveDate) -> [u8; 32] {
@@ -41,21 +33,14 @@ impl Salts {
         // may still have stored it, and then the events hashed with it meanwhile match the ones hashed after.
         // The in-process store cannot fail.
         let local = self.fallback.salt(day, rand::random()).await.unwrap_or_else(|_| rand::random());
-        let pass = self.breaker.pass();
-        let answer = match pass {
-            Pass::Skip => None,
-            pass => {
-                let answer = self.store.salt(day, local).await;
-                self.breaker.record(pass, Reply::of(&answer));
-                Some(answer)
-            }
-        };
-        let salt = match answer {
-            Some(Ok(salt)) => salt,
-            failed => {
-                if let Some(Err(error)) = failed {
-                    tracing::warn!(%error, %day, "salt from the session store unavailable; using a local one");
-                }
+        // Not behind the session step's breaker, on purpose: the breaker also opens on a busy machine whose
+        // Redis is fine, and then every event of a freshly started collector would be hashed with this local salt
+        // instead of the day's shared one — each of its visitors counted twice for the day. Waiting here costs
+        // latency only while no salt is cached.
+        let salt = match self.store.salt(day, local).await {
+            Ok(salt) => salt,
+            Err(error) => {
+                tracing::warn!(%error, %day, "salt from the session store unavailable; using a local one");
                 self.metrics.salt_fallbacks.inc();
                 // Not cached: the next event asks the shared store again.
                 return local;

@@ -150,32 +150,3 @@ async fn a_visitor_whose_first_salt_lookup_timed_out_stays_one_visitor() {
     assert_eq!(app.count(&format!("sessions WHERE site_id = {}", app.site_id)).await, 1, "one visit");
     assert_eq!(app.totals(&["visitors", "visits", "pageviews"]).await, vec![1, 1, 3]);
 }
-
-/// How many `SET` commands the Redis server has run: only salt requests send one.
-async fn salt_requests_run(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
-    let info: String = redis::cmd("INFO").arg("commandstats").query_async(conn).await.unwrap();
-    let line = info.lines().find(|l| l.starts_with("cmdstat_set:"));
-    line.and_then(|l| l.split(['=', ',']).nth(1)).map_or(0, |calls| calls.parse().unwrap())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_collector_without_a_salt_while_redis_hangs_asks_for_it_a_few_times_not_once_per_beacon() {
-    let redis = RedisServer::start();
-    let app = app_on(&redis, "redis-salt-hung").await;
-    let mut conn = redis_connection(&redis).await;
-    let before = salt_requests_run(&mut conn).await;
-    // A collector just started, or the first minute of a UTC day: no salt cached, and Redis hangs. The requests
-    // it is sent wait in its socket and run once it answers again, so they can be counted afterwards.
-    signal(&redis, "-STOP");
-    let beacons = 30;
-    for i in 0..beacons {
-        view(&app, &format!("192.0.2.{}", 100 + i), "/").await;
-    }
-    signal(&redis, "-CONT");
-    app.wait_for_events(beacons).await;
-    let asked = salt_requests_run(&mut conn).await - before;
-    // The first beacon asks for today's and yesterday's salt and times out on both and on its session touch:
-    // the breaker opens, and the salt waits for its probes like the session step does.
-    assert!((2..=4).contains(&asked), "Redis was asked for the salt {asked} times for {beacons} beacons");
-    assert_eq!(app.metric("footfall_salt_fallbacks_total").await, 2 * beacons as u64, "hashed with local salts");
-}
