@@ -89,9 +89,16 @@ impl Application {
                 }
             }
         });
+        let mut job_connections = 0;
         if settings.jobs.enabled {
+            // The jobs' own pool, which waits for a connection as a command does: on the request pool (5 s
+            // acquire timeout) a rollup at 10 M events could fail under dashboard load after minutes of work.
+            let jobs_db = store::connect_for_command(&settings.database.url)
+                .await
+                .with_context(|| format!("cannot connect to the database at {}", redact(&settings.database.url)))?;
+            job_connections = store::COMMAND_CONNECTIONS;
             tokio::spawn(crate::jobs::run(
-                db.clone(),
+                jobs_db,
                 crate::jobs::lease::Lease::for_redis(settings.redis.url.as_deref()),
             ));
         }
@@ -128,7 +135,8 @@ impl Application {
             0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             n => n,
         };
-        let per_worker = connections_per_worker(workers, FD_RESERVE + u64::from(settings.database.max_connections));
+        let database_connections = u64::from(settings.database.max_connections + job_connections);
+        let per_worker = connections_per_worker(workers, FD_RESERVE + database_connections);
         let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
             .workers(workers)
             .max_connections(per_worker)

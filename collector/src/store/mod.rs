@@ -28,20 +28,20 @@ pub enum StoreError {
 /// How long a request waits for a pooled connection before it fails (and is answered 503): a client is waiting.
 const REQUEST_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The pool of a command (`rollup`, `cleanup`, `demo`'s rollups): one more connection than the widest fan-out of
-/// a query (three statements at once on PostgreSQL, see `query::raw`).
+/// The pool of a command (`rollup`, `cleanup`, `demo`'s rollups) and of the collector's jobs: one more connection
+/// than the widest fan-out of a query (three statements at once on PostgreSQL, see `query::raw`).
 pub const COMMAND_CONNECTIONS: u32 = 4;
 /// A command has no client waiting: it waits for a connection as long as the statements ahead of it take. With
 /// the request timeout, `footfall demo --visitors 1500000` failed its rollups at 10 M events on a busy machine,
 /// its third statement still waiting after 5 s for one of the two connections.
 const COMMAND_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// The collector's pool: requests, the writer and the jobs.
+/// The collector's pool: requests and the writer.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     connect_with(url, max_connections, REQUEST_ACQUIRE_TIMEOUT).await
 }
 
-/// A command's pool: see [`COMMAND_CONNECTIONS`] and [`COMMAND_ACQUIRE_TIMEOUT`].
+/// A command's (and the jobs') pool: see [`COMMAND_CONNECTIONS`] and [`COMMAND_ACQUIRE_TIMEOUT`].
 pub async fn connect_for_command(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_with(url, COMMAND_CONNECTIONS, COMMAND_ACQUIRE_TIMEOUT).await
 }
