@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every figure of BENCHMARKS.md in one run, in a fixed order, on a machine with nothing else running
-# (about 75 minutes on 2 cores; PostgreSQL and Redis as the README's set-up leaves them):
+# (about 90 minutes on 2 cores, 53 of them the 10 M rollups; PostgreSQL and Redis as the README's set-up leaves them):
 #
 #   bench/all.sh 2>&1 | tee bench-run.txt
 #
