@@ -9,6 +9,7 @@ mod m20261121_000003_analytics;
 mod m20261121_000004_auth;
 mod m20261121_000005_visitor_rollups;
 mod m20261121_000006_identified_rollups;
+mod m20261122_000007_identified_returns;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_auth::Migration),
             Box::new(m20261121_000005_visitor_rollups::Migration),
             Box::new(m20261121_000006_identified_rollups::Migration),
+            Box::new(m20261122_000007_identified_returns::Migration),
         ]
     }
 }

@@ -153,6 +153,7 @@ pub async fn erase(db: &DatabaseConnection, user: &User<'_>) -> Result<Erased, D
     let identities = txn.execute(backend.build(&identities)).await?.rows_affected();
 
     // The user's rows in the identified-user rollups go too (the counts they made drop by one).
+    crate::query::returns::forget_user(&txn, user.site_id, &user.hash).await?;
     let mut rolled_up = Query::delete();
     rolled_up
         .from_table(Alias::new("identified_rollups"))

@@ -44,7 +44,8 @@ pub async fn rollup(db: &DatabaseConnection, rebuild: bool, only: Option<&str>) 
     progress.finish_and_clear();
     if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DatabaseBackend::Postgres && total > 0 {
         // The rollup tables just changed in bulk too: a stale row estimate puts counts on sort plans.
-        let analyze = "ANALYZE rollups; ANALYZE visitor_rollups; ANALYZE identified_rollups";
+        let analyze =
+            "ANALYZE rollups; ANALYZE visitor_rollups; ANALYZE identified_rollups; ANALYZE identified_returns";
         sea_orm::ConnectionTrait::execute_unprepared(db, analyze).await?;
     }
     eprintln!(

@@ -67,12 +67,15 @@ pub async fn run(db: &DatabaseConnection, policy: &Policy, now_ms: i64) -> Resul
         deleted.sessions += db.execute(db.get_database_backend().build(&rows)).await?.rows_affected();
         if identified {
             // Identified users' rollup rows name them: they go with their sessions, by whole UTC days.
-            let mut rolled_up = Query::delete();
-            rolled_up
-                .from_table(Alias::new("identified_rollups"))
-                .and_where(Expr::col(Alias::new("site_id")).eq(policy.site_id))
-                .and_where(Expr::col(Alias::new("piece_start")).lt(cutoff.div_euclid(DAY_MS) * DAY_MS));
-            db.execute(db.get_database_backend().build(&rolled_up)).await?;
+            // Their returns go by the same pieces (see query/returns.rs for the pieces after the cutoff).
+            for table in ["identified_rollups", "identified_returns"] {
+                let mut rolled_up = Query::delete();
+                rolled_up
+                    .from_table(Alias::new(table))
+                    .and_where(Expr::col(Alias::new("site_id")).eq(policy.site_id))
+                    .and_where(Expr::col(Alias::new("piece_start")).lt(cutoff.div_euclid(DAY_MS) * DAY_MS));
+                db.execute(db.get_database_backend().build(&rolled_up)).await?;
+            }
         }
     }
     Ok(deleted)

@@ -6,7 +6,7 @@
 //!
 //! A piece is a UTC day cut at the site's local midnight, so it lies in one local day: ranges of whole local
 //! days take whole pieces, and a time bucket of a piece is the bucket of its start.
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use sea_orm::sea_query::{Alias, Condition, Expr, Query, SelectStatement, UnionType};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value as SqlValue};
@@ -23,6 +23,20 @@ pub const COLUMNS: [&str; 6] = ["site_id", "day", "piece_start", "dimension", "v
 /// Distinct identified users per cell of a rollup-compatible span (site's zone, no filters, at most one value
 /// dimension), reading the rollups of the UTC days in `clean` and raw sessions for the others.
 pub async fn count(db: &DatabaseConnection, span: &Span<'_>, clean: &HashSet<i64>) -> Result<Cells, DbErr> {
+    let (first, last) = (span.start.div_euclid(DAY_MS), (span.end - 1).div_euclid(DAY_MS));
+    // One unbroken stretch of clean days (the usual case: every past day clean, today raw) is summed from the
+    // users' returns; a dirty day inside it would break the sums, so such ranges de-duplicate the users.
+    match clean_runs(clean, first, last).as_slice() {
+        [(run_start, run_end)] => {
+            let stretch = ((run_start * DAY_MS).max(span.start), (run_end * DAY_MS).min(span.end));
+            super::returns::count(db, span, stretch).await
+        }
+        _ => count_by_union(db, span, clean).await,
+    }
+}
+
+/// The same count by de-duplicating the users of every piece and raw day of the span in one statement.
+pub async fn count_by_union(db: &DatabaseConnection, span: &Span<'_>, clean: &HashSet<i64>) -> Result<Cells, DbErr> {
     let (first, last) = (span.start.div_euclid(DAY_MS), (span.end - 1).div_euclid(DAY_MS));
     let mut union = rolled_up_pairs(db.get_database_backend(), span, clean, first, last);
     for (run_start, run_end) in unrolled_runs(clean, first, last) {
@@ -107,34 +121,49 @@ fn utc_day_text(u: i64) -> String {
     (chrono::NaiveDate::default() + chrono::Days::new(u as u64)).to_string()
 }
 
-/// The rollup rows of one piece `[start, end)` of UTC day `day`: its identified users, for the totals and
-/// per value of each rolled-up dimension.
+/// One row of `identified_rollups`: an identified user seen with a value of a dimension in a piece of a day.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IdentifiedRow {
+    pub piece_start: i64,
+    pub dimension: &'static str,
+    pub value: String,
+    pub user: String,
+}
+
+impl IdentifiedRow {
+    /// The row's values in the order of `COLUMNS`.
+    pub fn values(&self, site_id: i64, day: &str) -> Vec<SqlValue> {
+        vec![
+            site_id.into(),
+            day.to_owned().into(),
+            self.piece_start.into(),
+            self.dimension.into(),
+            self.value.clone().into(),
+            self.user.clone().into(),
+        ]
+    }
+}
+
+/// The rollup rows of one piece `[start, end)`: its identified users, for the totals and per value of each
+/// rolled-up dimension. NULL and '' are both stored as '': one row for the two.
 pub async fn piece_rows(
     db: &DatabaseConnection,
     span: &Span<'_>,
-    day: &str,
     dimension: Option<Dimension>,
-) -> Result<Vec<Vec<SqlValue>>, DbErr> {
+) -> Result<BTreeSet<IdentifiedRow>, DbErr> {
     let statement = raw::identified_pairs_statement(span);
-    // NULL and '' are both stored as '': one row for the two.
-    let mut pairs = std::collections::BTreeSet::new();
+    let mut rows = BTreeSet::new();
     for row in db.query_all(db.get_database_backend().build(&statement)).await? {
         let value = match dimension {
             Some(_) => row.try_get::<Option<String>>("", "d0")?.unwrap_or_default(),
             None => String::new(),
         };
-        pairs.insert((value, row.try_get::<String>("", "u")?));
-    }
-    let mut rows = Vec::new();
-    for (value, user) in pairs {
-        rows.push(vec![
-            span.site_id.into(),
-            day.to_owned().into(),
-            span.start.into(),
-            dimension.map(Dimension::name).unwrap_or("").into(),
-            value.into(),
-            user.into(),
-        ]);
+        rows.insert(IdentifiedRow {
+            piece_start: span.start,
+            dimension: dimension.map(Dimension::name).unwrap_or(""),
+            value,
+            user: row.try_get::<String>("", "u")?,
+        });
     }
     Ok(rows)
 }

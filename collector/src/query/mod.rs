@@ -12,6 +12,7 @@ pub mod parse;
 pub mod partial;
 pub mod range;
 pub mod raw;
+pub mod returns;
 pub mod rollup_day;
 pub mod rollups;
 pub mod score;

@@ -3,7 +3,7 @@
 //! it is marked clean only if no writer bumped the version meanwhile — a late event during a build leaves the
 //! day dirty for the next run instead of being lost.
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait, Value as SqlValue};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait, Value as SqlValue};
 
 pub struct Claim {
     days_table: &'static str,
@@ -58,10 +58,25 @@ impl Claim {
         tables: [(&str, &[&str], Vec<Vec<SqlValue>>); N],
         now_ms: i64,
     ) -> Result<(), DbErr> {
+        self.commit_then(db, tables, Vec::new(), now_ms).await
+    }
+
+    /// As `commit`, with `then` run after the rows are replaced, in the same transaction (rows derived from
+    /// the new ones).
+    pub async fn commit_then<const N: usize>(
+        self,
+        db: &DatabaseConnection,
+        tables: [(&str, &[&str], Vec<Vec<SqlValue>>); N],
+        then: Vec<Statement>,
+        now_ms: i64,
+    ) -> Result<(), DbErr> {
         let backend = db.get_database_backend();
         let txn = db.begin().await?;
         for (table, columns, rows) in tables {
             self.replace(&txn, table, columns, rows).await?;
+        }
+        for statement in then {
+            txn.execute(statement).await?;
         }
         let mut clean = Query::update();
         clean

@@ -5,7 +5,7 @@
 //! time bucket) then takes the whole count of each UTC day it fully covers and the piece counts at its edges.
 //! Identified users (one id across days) are counted apart, from their own rollups (`identified`); UTC days
 //! without a clean rollup are counted raw.
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, Query};
@@ -15,6 +15,7 @@ use super::identified;
 use super::model::Dimension;
 use super::range::{day_start_ms, DateRange};
 use super::raw::{self, Cells, Needs, Span, Who};
+use super::returns;
 use super::rollup_day;
 use super::rollups::rolled_up;
 use crate::store::sites::Site;
@@ -191,7 +192,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
         }
     }
     let mut rows: Vec<Vec<SqlValue>> = Vec::new();
-    let mut identified_rows: Vec<Vec<SqlValue>> = Vec::new();
+    let mut identified_rows: BTreeSet<identified::IdentifiedRow> = BTreeSet::new();
     // Each piece of the UTC day that lies in one local day (the whole day where no local midnight cuts it).
     let local_pieces: Vec<(i64, i64)> = pieces
         .iter()
@@ -216,7 +217,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
                 tz: site.timezone,
                 who: Who::Identified,
             };
-            identified_rows.extend(identified::piece_rows(db, &span, &day_text, dimension).await?);
+            identified_rows.extend(identified::piece_rows(db, &span, dimension).await?);
         }
         for (piece, start, end) in &spans {
             let span = Span {
@@ -245,9 +246,12 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
         }
     }
     let columns = ["site_id", "day", "piece", "dimension", "value", "visitors"];
+    let identified_values = identified_rows.iter().map(|r| r.values(site.id, &day_text)).collect();
     let tables =
-        [("visitor_rollups", &columns[..], rows), (identified::TABLE, &identified::COLUMNS[..], identified_rows)];
-    claim.commit(db, tables, now_ms).await
+        [("visitor_rollups", &columns[..], rows), (identified::TABLE, &identified::COLUMNS[..], identified_values)];
+    let backend = db.get_database_backend();
+    let (delete, insert) = returns::derive_day(site.id, &day_text, u_end);
+    claim.commit_then(db, tables, vec![backend.build(&delete), backend.build(&insert)], now_ms).await
 }
 
 #[cfg(test)]

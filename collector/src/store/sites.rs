@@ -229,7 +229,14 @@ pub async fn update(
     let updated = active.update(&txn).await?;
     if rezoned {
         // Rollups are cut at the site's local midnights: under another zone they are rebuilt from raw data.
-        for table in ["rollups", "rollup_days", "visitor_rollups", "identified_rollups", "visitor_rollup_days"] {
+        for table in [
+            "rollups",
+            "rollup_days",
+            "visitor_rollups",
+            "identified_rollups",
+            "identified_returns",
+            "visitor_rollup_days",
+        ] {
             let mut delete = Query::delete();
             delete.from_table(Alias::new(table)).and_where(Expr::col(Alias::new("site_id")).eq(site_id));
             txn.execute(txn.get_database_backend().build(&delete)).await?;
@@ -248,6 +255,7 @@ const SITE_TABLES: &[&str] = &[
     "rollup_days",
     "visitor_rollups",
     "identified_rollups",
+    "identified_returns",
     "visitor_rollup_days",
     "bot_ledger",
     "api_keys",

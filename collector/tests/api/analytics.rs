@@ -70,7 +70,8 @@ impl Visit {
     }
 }
 
-/// Visits of distinct visitors spread over the last four days and today; two visits by one identified user.
+/// Visits of distinct visitors spread over the last four days and today; two identified users with two visits
+/// each, on different days.
 fn generate(seed: u64, now: i64) -> Vec<Visit> {
     let mut rng = StdRng::seed_from_u64(seed);
     let today = now - now.rem_euclid(DAY_MS);
@@ -86,7 +87,7 @@ fn generate(seed: u64, now: i64) -> Vec<Visit> {
         let (referrer, source) = REFERRERS[rng.gen_range(0..REFERRERS.len())];
         let user = match i {
             6 | 17 => Some("user-1".to_owned()),
-            9 => Some("user-2".to_owned()),
+            9 | 11 => Some("user-2".to_owned()),
             _ => None,
         };
         let ip = format!("198.51.100.{}", i + 1);
@@ -350,9 +351,13 @@ fn zone(case: &Case, site_zone: &str) -> String {
     }
 }
 
-fn request(app: &TestApp, case: &Case, site_zone: &str) -> Value {
+fn request(app: &TestApp, case: &Case, site_zone: &str, days: &[NaiveDate]) -> Value {
+    let range = match days.len() {
+        7 => json!("7d"),
+        _ => json!([days[0].to_string(), days[days.len() - 1].to_string()]),
+    };
     let mut q = json!({
-        "site": app.site, "metrics": METRICS, "date_range": "7d", "timezone": zone(case, site_zone), "limit": 1000,
+        "site": app.site, "metrics": METRICS, "date_range": range, "timezone": zone(case, site_zone), "limit": 1000,
     });
     if let Some(d) = case.dimension {
         q["dimensions"] = json!([d]);
@@ -363,21 +368,28 @@ fn request(app: &TestApp, case: &Case, site_zone: &str) -> Value {
     q
 }
 
-/// Every case: the API equals the reference, and the raw-only computation equals what the API answered.
+/// Every case, over the last 7 days and over the last 4 (a range that starts between two visits of an
+/// identified user): the API equals the reference, and the raw-only computation equals what the API answered.
 async fn check_all(app: &TestApp, visits: &[Visit], stage: &str) {
+    for length in [7, 4] {
+        check_range(app, visits, stage, length).await;
+    }
+}
+
+async fn check_range(app: &TestApp, visits: &[Visit], stage: &str, length: u64) {
     let site = std::sync::Arc::new(footfall::store::sites::find(&app.db, &app.site).await.unwrap().unwrap());
     let site_zone = site.timezone.name();
     for case in &CASES {
         let tz: Tz = zone(case, site_zone).parse().unwrap();
         let now = chrono::Utc::now();
         let today = now.with_timezone(&tz).date_naive();
-        let days: Vec<NaiveDate> = (0..7).rev().map(|d| today - chrono::Days::new(d)).collect();
+        let days: Vec<NaiveDate> = (0..length).rev().map(|d| today - chrono::Days::new(d)).collect();
         let expected = reference(visits, tz, &days, case.dimension, case.source_filter);
-        let (status, body) = app.query(request(app, case, site_zone)).await;
+        let (status, body) = app.query(request(app, case, site_zone, &days)).await;
         assert_eq!(status, 200, "{body}");
         let got = as_map(&body);
         let what = format!(
-            "{stage}: {} (site {site_zone}) by {:?} filtered {:?}",
+            "{stage}, {length} days: {} (site {site_zone}) by {:?} filtered {:?}",
             tz.name(),
             case.dimension,
             case.source_filter
@@ -390,7 +402,7 @@ async fn check_all(app: &TestApp, visits: &[Visit], stage: &str) {
         }
         assert_eq!(got.len(), expected.len(), "{what}: rows {:?}", got.keys().collect::<Vec<_>>());
 
-        let raw: RawQuery = serde_json::from_value(request(app, case, site_zone)).unwrap();
+        let raw: RawQuery = serde_json::from_value(request(app, case, site_zone, &days)).unwrap();
         let parsed = raw.validate(site.clone(), now, today).unwrap();
         let raw_only = query::run_with(&app.db, &parsed, Source::Raw).await.unwrap();
         assert_eq!(raw_only["results"], body["results"], "{what}: raw-only differs from the answer");
@@ -447,7 +459,32 @@ async fn check_site_in_zone(db: Db, sessions: Sessions, zone: &str) {
     };
     send(&app, &late).await;
     visits.push(late);
-    app.wait_for_events(total as i64 + 1).await;
+    // And an identified user's visit lands between two of their rolled-up days (user-2 came 4 days ago and
+    // yesterday; now also 3 days ago): over the last 4 days they are one user, first seen 3 days ago.
+    let returning_start = now - now.rem_euclid(DAY_MS) - 3 * DAY_MS + 10 * 3_600_000;
+    let returning_event = |ts, kind, user: Option<&str>| Ev {
+        ts,
+        kind,
+        path: "/late".into(),
+        pv: "pv-returning".into(),
+        engaged_ms: 0,
+        scroll: None,
+        name: None,
+        user: user.map(str::to_owned),
+    };
+    let returning = Visit {
+        ip: "198.51.100.201".into(),
+        visitor_key: "user:user-2".into(),
+        referrer: None,
+        source: None,
+        events: vec![
+            returning_event(returning_start, "pageview", None),
+            returning_event(returning_start + 5_000, "identify", Some("user-2")),
+        ],
+    };
+    send(&app, &returning).await;
+    visits.push(returning);
+    app.wait_for_events(total as i64 + 3).await;
     assert!(app.count(&format!("rollup_days WHERE site_id = {} AND dirty = TRUE", app.site_id)).await >= 1);
     check_all(&app, &visits, "dirty day").await;
     footfall::jobs::round(&app.db, false).await.unwrap();

@@ -307,6 +307,13 @@ async fn users_read_and_erase(db: Db) {
     assert_eq!(totals(&app, &day).await, json!([3, 4, 2]));
     let rolled_up_users = format!("identified_rollups WHERE site_id = {} AND dimension = ''", app.site_id);
     assert_eq!(app.count(&rolled_up_users).await, 2, "both identified users are in the day's rollup");
+    let first_seen = |n: i64| {
+        format!(
+            "identified_returns WHERE site_id = {} AND dimension = '' AND seen_before = 0 AND users = {n}",
+            app.site_id
+        )
+    };
+    assert_eq!(app.count(&first_seen(2)).await, 1, "the day's returns count both users as new");
     let hashes = stored_hashes(&app).await;
 
     // Reading.
@@ -358,6 +365,7 @@ async fn users_read_and_erase(db: Db) {
     assert_eq!(app.count(&format!("sessions WHERE site_id = {}", app.site_id)).await, 2);
     assert_eq!(app.count(&format!("identities WHERE site_id = {}", app.site_id)).await, 1);
     assert_eq!(app.count(&rolled_up_users).await, 1, "the erased user's rollup rows are gone");
+    assert_eq!(app.count(&first_seen(1)).await, 1, "and the returns count one user less");
     // Rebuilt, the rollup agrees with raw data.
     footfall::jobs::rollup::build(
         &app.db,
