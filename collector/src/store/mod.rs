@@ -38,7 +38,19 @@ const COMMAND_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// The collector's pool: requests and the writer.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    connect_with(url, max_connections, REQUEST_ACQUIRE_TIMEOUT).await
+    connect_with(&without_parallel_workers(url), max_connections, REQUEST_ACQUIRE_TIMEOUT).await
+}
+
+/// A stats query already asks its independent statements at the same time on PostgreSQL (up to three, twice
+/// with a comparison); parallel workers for each of them as well put more processes on the cores than they
+/// hold. Measured on 2 cores at 10 M events: the top-pages query's p95 192 → 134 ms without them, the others
+/// the same or better. A URL that sets `options` itself is left as it is.
+fn without_parallel_workers(url: &str) -> String {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) || url.contains("options=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20max_parallel_workers_per_gather%3D0")
 }
 
 /// A command's (and the jobs') pool: see [`COMMAND_CONNECTIONS`] and [`COMMAND_ACQUIRE_TIMEOUT`].
@@ -73,6 +85,19 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_connections_to_postgres_ask_for_no_parallel_workers_unless_the_url_says_otherwise() {
+        let option = "options=-c%20max_parallel_workers_per_gather%3D0";
+        assert_eq!(without_parallel_workers("postgres://u@h/db"), format!("postgres://u@h/db?{option}"));
+        assert_eq!(
+            without_parallel_workers("postgresql://u@h/db?sslmode=disable"),
+            format!("postgresql://u@h/db?sslmode=disable&{option}")
+        );
+        let own = "postgres://u@h/db?options=-c%20work_mem%3D64MB";
+        assert_eq!(without_parallel_workers(own), own);
+        assert_eq!(without_parallel_workers("sqlite://footfall.db?mode=rwc"), "sqlite://footfall.db?mode=rwc");
+    }
 
     #[tokio::test]
     async fn a_command_waits_for_a_busy_connection_longer_than_a_request_would() {

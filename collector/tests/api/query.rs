@@ -175,3 +175,15 @@ async fn bad_queries_are_refused_with_a_code_and_never_reach_sql() {
     let body: serde_json::Value = get.json().await.unwrap();
     assert_eq!(body["query"]["date_range"], json!(["2026-11-01", "2026-11-02"]));
 }
+
+/// The request pool's statements run without PostgreSQL parallel workers (see `store::connect`).
+#[tokio::test]
+async fn the_request_pool_asks_postgresql_for_no_parallel_workers() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let dir = temp_dir("parallel");
+    let url = fresh_database(Db::Postgres, &dir).await;
+    let db = footfall::store::connect(&url, 1).await.unwrap();
+    let show = Statement::from_string(DbBackend::Postgres, "SHOW max_parallel_workers_per_gather");
+    let row = db.query_one(show).await.unwrap().unwrap();
+    assert_eq!(row.try_get::<String>("", "max_parallel_workers_per_gather").unwrap(), "0");
+}
