@@ -24,6 +24,16 @@ enum IdentifiedReturns {
     Users,
 }
 
+#[derive(DeriveIden)]
+enum IdentifiedRollups {
+    Table,
+    SiteId,
+    UserHash,
+    Dimension,
+    Value,
+    PieceStart,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -61,6 +71,25 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // A query looks up today's identified users in the rolled-up days by (user, dimension, value, piece): the
+        // user index grows those columns, so that both databases find the few rows of each user from it (SQLite
+        // took the primary key's site_id alone and scanned every row of the site once per user).
+        manager
+            .drop_index(Index::drop().name("idx_identified_rollups_user").table(IdentifiedRollups::Table).to_owned())
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_identified_rollups_user_value")
+                    .table(IdentifiedRollups::Table)
+                    .col(IdentifiedRollups::SiteId)
+                    .col(IdentifiedRollups::UserHash)
+                    .col(IdentifiedRollups::Dimension)
+                    .col(IdentifiedRollups::Value)
+                    .col(IdentifiedRollups::PieceStart)
+                    .to_owned(),
+            )
+            .await?;
         // Every user row already rolled up, with the piece where the same user had the same value before it.
         manager
             .get_connection()
@@ -79,6 +108,21 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop().name("idx_identified_rollups_user_value").table(IdentifiedRollups::Table).to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_identified_rollups_user")
+                    .table(IdentifiedRollups::Table)
+                    .col(IdentifiedRollups::SiteId)
+                    .col(IdentifiedRollups::UserHash)
+                    .to_owned(),
+            )
+            .await?;
         manager.drop_table(Table::drop().table(IdentifiedReturns::Table).to_owned()).await
     }
 }

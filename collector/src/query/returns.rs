@@ -155,16 +155,15 @@ async fn raw_newcomers(
     }
     let Some(union) = union else { return Ok(Cells::new()) };
     let value_index = span.dimensions.iter().position(|d| !d.is_time());
-    // Looked up by user (a few rows each): dimension and piece are wrapped in expressions so that no planner
-    // takes the primary key's (dimension, piece_start) instead, which would scan the stretch once per user.
+    // Looked up by user, dimension and value: idx_identified_rollups_user_value (migration 000007).
     let mut seen = Query::select();
     seen.expr(Expr::cust("1"))
         .from_as(Alias::new(USERS), Alias::new("r"))
         .and_where(col("r.site_id").eq(span.site_id))
         .and_where(Expr::cust("r.user_hash = p.u"))
-        .and_where(col("(r.dimension || '')").eq(dimension))
-        .and_where(col("(r.piece_start + 0)").gte(from))
-        .and_where(col("(r.piece_start + 0)").lt(to));
+        .and_where(col("r.dimension").eq(dimension))
+        .and_where(col("r.piece_start").gte(from))
+        .and_where(col("r.piece_start").lt(to));
     match value_index {
         Some(i) => seen.and_where(Expr::cust(format!("r.value = COALESCE(p.d{i}, '')"))),
         None => seen.and_where(Expr::cust("r.value = ''")),
