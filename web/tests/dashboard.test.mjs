@@ -46,7 +46,9 @@ async function waitFor(what, check, timeout = 15000) {
 let dir, collector, api, env, browser, context, page, siteId;
 const problems = [];
 
-function watch(p, label) {
+// Async: the init script must be in place before the page's first navigation, or that document has no
+// `window.__xss` and the markup check reports `undefined` (seen once in CI, a race with `goto`).
+async function watch(p, label) {
   p.on('console', (m) => {
     // The sign-in probe answers 401/404 by design; everything else the browser complains about is a bug.
     if (m.type() === 'error' && !/status of 40[14]/.test(m.text())) problems.push(`${label} console: ${m.text()}`);
@@ -57,7 +59,7 @@ function watch(p, label) {
     problems.push(`${label} dialog: ${d.type()} ${d.message()}`);
     d.dismiss().catch(() => {});
   });
-  p.addInitScript(() => {
+  await p.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
     window.__xss = 0;
   });
@@ -81,7 +83,7 @@ before(async () => {
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   context = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'en-US' });
   page = await context.newPage();
-  watch(page, 'owner');
+  await watch(page, 'owner');
 });
 
 after(async () => {
@@ -214,7 +216,7 @@ test('overview cards show the API\'s numbers, formatted for the locale; light, d
     viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-US', storageState: await context.storageState(),
   });
   const small = await phone.newPage();
-  watch(small, 'phone');
+  await watch(small, 'phone');
   await small.goto(`${api}/?site=${siteId}&period=30d`);
   await settled(small);
   assert.equal(await card(small, 'Unique visitors').textContent(), formatInt(visitors));
@@ -480,7 +482,7 @@ test('a share link opens the same dashboard read-only', async () => {
   await shot(page, '12-settings');
   const visitor = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const shared = await visitor.newPage();
-  watch(shared, 'share');
+  await watch(shared, 'share');
   await shared.goto(url);
   await shared.locator('.card-value').first().waitFor();
   await waitFor('shared cards', async () => !(await shared.locator('.card-value').first().textContent()).includes('…'));
