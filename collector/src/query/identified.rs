@@ -8,7 +8,7 @@
 //! days take whole pieces, and a time bucket of a piece is the bucket of its start.
 use std::collections::{BTreeSet, HashSet};
 
-use sea_orm::sea_query::{Alias, Condition, Expr, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{Alias, Condition, Expr, Query, SelectStatement, SimpleExpr, UnionType};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value as SqlValue};
 
 use super::model::Dimension;
@@ -44,16 +44,27 @@ pub async fn count_by_union(db: &DatabaseConnection, span: &Span<'_>, clean: &Ha
             Span { start: (run_start * DAY_MS).max(span.start), end: (run_end * DAY_MS).min(span.end), ..*span };
         union.union(UnionType::Distinct, raw::identified_pairs_statement(&portion));
     }
+    count_pairs(db, span, union, None).await
+}
 
+/// Users per cell of a statement of (cell, user) pairs (`p`), optionally only the pairs meeting `condition`.
+pub async fn count_pairs(
+    db: &DatabaseConnection,
+    span: &Span<'_>,
+    pairs: SelectStatement,
+    condition: Option<SimpleExpr>,
+) -> Result<Cells, DbErr> {
     let mut count = Query::select();
-    count.from_subquery(union, Alias::new("p"));
+    count.from_subquery(pairs, Alias::new("p"));
+    if let Some(condition) = condition {
+        count.and_where(condition);
+    }
     for (i, d) in span.dimensions.iter().enumerate() {
         let alias = if d.is_time() { "t".to_owned() } else { format!("d{i}") };
         count.expr_as(Expr::cust(format!("p.{alias}")), Alias::new(alias.clone()));
         count.add_group_by([Expr::cust(format!("p.{alias}"))]);
     }
     count.expr_as(Expr::cust("COUNT(*)"), Alias::new("vs"));
-
     let mut out = Cells::new();
     for row in db.query_all(db.get_database_backend().build(&count)).await? {
         out.entry(raw::key(span, &row)?).or_default().visitors += row.try_get::<i64>("", "vs")?;

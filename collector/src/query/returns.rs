@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Condition, Expr, InsertStatement, Query, SelectStatement, UnionType};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
-use super::identified::TABLE as USERS;
+use super::identified::{count_pairs, TABLE as USERS};
 use super::model::Dimension;
 use super::range::day_start_ms;
 use super::raw::{self, Cells, Span};
@@ -171,19 +171,7 @@ async fn raw_newcomers(
     if let Some(time) = span.time {
         seen.and_where(Expr::cust(format!("{} = p.t", time.sql("r.piece_start", span.start, span.end))));
     }
-    let mut count = Query::select();
-    count.from_subquery(union, Alias::new("p")).and_where(Expr::exists(seen).not());
-    for (i, d) in span.dimensions.iter().enumerate() {
-        let alias = if d.is_time() { "t".to_owned() } else { format!("d{i}") };
-        count.expr_as(Expr::cust(format!("p.{alias}")), Alias::new(alias.clone()));
-        count.add_group_by([Expr::cust(format!("p.{alias}"))]);
-    }
-    count.expr_as(Expr::cust("COUNT(*)"), Alias::new("vs"));
-    let mut out = Cells::new();
-    for row in db.query_all(db.get_database_backend().build(&count)).await? {
-        out.entry(raw::key(span, &row)?).or_default().visitors += row.try_get::<i64>("", "vs")?;
-    }
-    Ok(out)
+    count_pairs(db, span, union, Some(Expr::exists(seen).not())).await
 }
 
 /// The statements that replace one UTC day's rows from `identified_rollups` as it stands: each user row of the
