@@ -3,6 +3,10 @@
 //!
 //! `FOOTFALL_DATABASE_URL=… cargo run --release -p footfall-collector --example query_bench -- [SITE] [ROUNDS]`
 //! (see bench/query.sh, which fills the database with `footfall demo` first).
+//!
+//! With `END_OF_DAY=1` it times the set as a dashboard would see it at the very end of a UTC day, when the day
+//! read raw holds a whole day of traffic: the 30 days ending yesterday, with yesterday's rollups marked dirty
+//! for the run (a dirty day is read raw exactly as today is), then marked clean again.
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -42,7 +46,18 @@ async fn main() -> anyhow::Result<()> {
         let row = db.query_one(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await?;
         row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0)
     };
-    println!("site {site_id}: {events} events; {rounds} rounds of the 30-day overview set");
+    let end_of_day = std::env::var("END_OF_DAY").is_ok_and(|v| v == "1");
+    let today = chrono::Utc::now().date_naive();
+    let range = match end_of_day {
+        true => {
+            let yesterday = today.pred_opt().ok_or_else(|| anyhow::anyhow!("no yesterday"))?;
+            set_dirty(&db, site.id, yesterday, true).await?;
+            json!([(yesterday - chrono::Days::new(29)).to_string(), yesterday.to_string()])
+        }
+        false => json!("30d"),
+    };
+    let what = if end_of_day { "ending yesterday, yesterday read raw" } else { "ending today" };
+    println!("site {site_id}: {events} events; {rounds} rounds of the 30-day overview set ({what})");
     let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); overview.len()];
     let mut sets = Vec::new();
     for round in 0..=rounds {
@@ -50,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
         for (i, (_, body)) in overview.iter().enumerate() {
             let mut body = body.clone();
             body["site"] = json!(site_id);
-            body["date_range"] = json!("30d");
+            body["date_range"] = range.clone();
             let raw: RawQuery = serde_json::from_value(body)?;
             let q = raw.validate(site.clone(), chrono::Utc::now(), chrono::Utc::now().date_naive())?;
             let t = Instant::now();
@@ -72,5 +87,30 @@ async fn main() -> anyhow::Result<()> {
         println!("{name:>16}: p50 {:7.1} ms  p95 {:7.1} ms", pct(v, 0.5), pct(v, 0.95));
     }
     println!("{:>16}: p50 {:7.1} ms  p95 {:7.1} ms", "whole set", pct(&mut sets, 0.5), pct(&mut sets, 0.95));
+    if end_of_day {
+        set_dirty(&db, site.id, today - chrono::Days::new(1), false).await?;
+    }
+    Ok(())
+}
+
+/// Marks one day's rollups (local and UTC: the bench site is on UTC) dirty or clean again.
+async fn set_dirty(
+    db: &sea_orm::DatabaseConnection,
+    site_id: i64,
+    day: chrono::NaiveDate,
+    dirty: bool,
+) -> anyhow::Result<()> {
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    use sea_orm::ConnectionTrait;
+    for table in ["rollup_days", "visitor_rollup_days"] {
+        let mut update = Query::update();
+        update
+            .table(Alias::new(table))
+            .value(Alias::new("dirty"), dirty)
+            .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
+            .and_where(Expr::col(Alias::new("day")).eq(day.to_string()));
+        let done = db.execute(db.get_database_backend().build(&update)).await?;
+        anyhow::ensure!(done.rows_affected() == 1, "{table} has no row for {day}: run the rollups first");
+    }
     Ok(())
 }

@@ -42,7 +42,7 @@ pub async fn count_by_union(db: &DatabaseConnection, span: &Span<'_>, clean: &Ha
     for (run_start, run_end) in unrolled_runs(clean, first, last) {
         let portion =
             Span { start: (run_start * DAY_MS).max(span.start), end: (run_end * DAY_MS).min(span.end), ..*span };
-        union.union(UnionType::Distinct, raw::identified_pairs_statement(&portion));
+        union.union(UnionType::Distinct, raw::identified_pairs_statement(&portion, db.get_database_backend()));
     }
     count_pairs(db, span, union, None).await
 }
@@ -162,7 +162,7 @@ pub async fn piece_rows(
     span: &Span<'_>,
     dimension: Option<Dimension>,
 ) -> Result<BTreeSet<IdentifiedRow>, DbErr> {
-    let statement = raw::identified_pairs_statement(span);
+    let statement = raw::identified_pairs_statement(span, db.get_database_backend());
     let mut rows = BTreeSet::new();
     for row in db.query_all(db.get_database_backend().build(&statement)).await? {
         let value = match dimension {

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use sea_orm::sea_query::{Alias, Condition, Expr, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult};
 
 use super::buckets::TimeBuckets;
 use super::model::{Dimension, Filter, FilterOp, Level, Metric, KIND_ENGAGEMENT, KIND_INTERACTION, KIND_PAGEVIEW};
@@ -104,7 +104,7 @@ pub async fn cells(db: &DatabaseConnection, span: &Span<'_>, needs: Needs) -> Re
     };
     let events = when(needs.events, events_statement(span));
     let scroll = when(needs.scroll, scroll_statement(span));
-    let sessions = when(needs.sessions || needs.visitors, sessions_statement(span, needs));
+    let sessions = when(needs.sessions || needs.visitors, sessions_statement(span, needs, db.get_database_backend()));
     let (events, scroll, sessions) = match db.get_database_backend() {
         sea_orm::DbBackend::Sqlite => (events.await?, scroll.await?, sessions.await?),
         _ => futures_util::future::try_join3(events, scroll, sessions).await?,
@@ -255,7 +255,7 @@ fn scroll_statement(span: &Span<'_>) -> SelectStatement {
     outer
 }
 
-fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
+fn sessions_statement(span: &Span<'_>, needs: Needs, backend: DbBackend) -> SelectStatement {
     let mut select = Query::select();
     select.from_as(Alias::new("sessions"), Alias::new("s"));
     let event_dims: Vec<(usize, Dimension)> =
@@ -274,8 +274,12 @@ fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
     };
     // A session starts with its earliest event, so its events are never before the span. Where the span reaches
     // the present that bound is tight and the time index finds the few events; for spans in the past, the
-    // sessions' ids are the better way in (the bound would scan every event since).
-    let recent = span.end >= chrono::Utc::now().timestamp_millis() - DAY_MS;
+    // sessions' ids are the better way in (the bound would scan every event since). SQLite takes the bound as its
+    // way in even for a part of the visits (anonymous or identified), reading every event of the span and looking
+    // up its session; from the sessions it reads only theirs. Measured at 1 M events, identified users per page:
+    // 20 → 9 ms for today, 72 → 28 ms for a whole day. PostgreSQL hashes the join and is faster with the bound.
+    let recent = span.end >= chrono::Utc::now().timestamp_millis() - DAY_MS
+        && !(backend == DbBackend::Sqlite && span.who != Who::All);
     let bound = |sub: &mut SelectStatement| {
         if recent {
             sub.and_where(col("e.site_id").eq(span.site_id)).and_where(col("e.ts").gte(span.start));
@@ -366,9 +370,9 @@ fn sessions_statement(span: &Span<'_>, needs: Needs) -> SelectStatement {
 
 /// The distinct (cell, identified user) pairs of a span: `t`/`d0…` as in `cells`, and the user hash as `u`.
 /// Identified users are one visitor across days, so ranges count them from these pairs (see `identified`).
-pub fn identified_pairs_statement(span: &Span<'_>) -> SelectStatement {
+pub fn identified_pairs_statement(span: &Span<'_>, backend: DbBackend) -> SelectStatement {
     let span = Span { who: Who::Identified, ..*span };
-    let mut select = sessions_statement(&span, Needs::default());
+    let mut select = sessions_statement(&span, Needs::default(), backend);
     select.expr_as(cust("s.user_hash"), Alias::new("u")).add_group_by([cust("s.user_hash")]);
     select
 }

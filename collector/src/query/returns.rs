@@ -145,7 +145,7 @@ async fn raw_newcomers(
     let portions = [(span.start, from), (to, span.end)];
     let mut union: Option<SelectStatement> = None;
     for (start, end) in portions.into_iter().filter(|(s, e)| s < e) {
-        let pairs = raw::identified_pairs_statement(&Span { start, end, ..*span });
+        let pairs = raw::identified_pairs_statement(&Span { start, end, ..*span }, db.get_database_backend());
         match union.as_mut() {
             None => union = Some(pairs),
             Some(u) => {

@@ -176,14 +176,20 @@ async fn bad_queries_are_refused_with_a_code_and_never_reach_sql() {
     assert_eq!(body["query"]["date_range"], json!(["2026-11-01", "2026-11-02"]));
 }
 
-/// The request pool's statements run without PostgreSQL parallel workers (see `store::connect`).
+/// The request pool's statements run without PostgreSQL parallel workers or JIT, and the command pool's without
+/// JIT (see `store::connect`).
 #[tokio::test]
-async fn the_request_pool_asks_postgresql_for_no_parallel_workers() {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+async fn the_pools_ask_postgresql_for_no_parallel_workers_and_no_jit() {
+    use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
     let dir = temp_dir("parallel");
     let url = fresh_database(Db::Postgres, &dir).await;
-    let db = footfall::store::connect(&url, 1).await.unwrap();
-    let show = Statement::from_string(DbBackend::Postgres, "SHOW max_parallel_workers_per_gather");
-    let row = db.query_one(show).await.unwrap().unwrap();
-    assert_eq!(row.try_get::<String>("", "max_parallel_workers_per_gather").unwrap(), "0");
+    let setting = |db: DatabaseConnection, name: &'static str| async move {
+        let show = Statement::from_string(DbBackend::Postgres, format!("SHOW {name}"));
+        db.query_one(show).await.unwrap().unwrap().try_get::<String>("", name).unwrap()
+    };
+    let request = || footfall::store::connect(&url, 1);
+    assert_eq!(setting(request().await.unwrap(), "max_parallel_workers_per_gather").await, "0");
+    assert_eq!(setting(request().await.unwrap(), "jit").await, "off");
+    let command = footfall::store::connect_for_command(&url).await.unwrap();
+    assert_eq!(setting(command, "jit").await, "off");
 }
