@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Query benchmark: fills a fresh database with `footfall demo` traffic over 30 days, builds the rollups, and
 # times the dashboard's 30-day overview set (summary with comparison, timeseries, pages, sources, countries,
-# devices), printing p50/p95 per query and for the whole set: once as now (today read raw, as many hours as
-# have passed) and once as at the end of a UTC day (the 30 days to yesterday, yesterday read raw in full).
+# devices), printing p50/p95 per query and for the whole set: as now (today's settled part and the visits after
+# it raw), as at the end of a UTC day (the 30 days to yesterday, its settled part to 23:00), and as at the end of
+# a day read raw in full (no settled part).
 #
 #   bench/query.sh postgres VISITORS    a fresh PostgreSQL database (needs it running, see README)
 #   bench/query.sh sqlite VISITORS      a fresh SQLite file
@@ -36,8 +37,10 @@ echo "== rollups"
 if [ "$store" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -c "VACUUM ANALYZE" "$db"; fi
 echo "== overview set"
 "$bin/examples/query_bench" "$site" 20
-echo "== overview set at the end of a day (yesterday, a whole day of traffic, read raw)"
-END_OF_DAY=1 "$bin/examples/query_bench" "$site" 20
+echo "== overview set at the end of a day: yesterday's settled part to 23:00, the visits after it raw"
+END_OF_DAY=settled "$bin/examples/query_bench" "$site" 20
+echo "== overview set at the end of a day without its settled part (yesterday, a whole day of traffic, read raw)"
+END_OF_DAY=raw "$bin/examples/query_bench" "$site" 20
 if [ "$store" = postgres ]; then
   psql -h 127.0.0.1 -U postgres -Atc "SELECT 'database size: ' || pg_size_pretty(pg_database_size('$db'))" postgres
   if [ "${KEEP:-0}" = 1 ]; then

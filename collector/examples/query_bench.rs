@@ -4,9 +4,11 @@
 //! `FOOTFALL_DATABASE_URL=… cargo run --release -p footfall-collector --example query_bench -- [SITE] [ROUNDS]`
 //! (see bench/query.sh, which fills the database with `footfall demo` first).
 //!
-//! With `END_OF_DAY=1` it times the set as a dashboard would see it at the very end of a UTC day, when the day
-//! read raw holds a whole day of traffic: the 30 days ending yesterday, with yesterday's rollups marked dirty
-//! for the run (a dirty day is read raw exactly as today is), then marked clean again.
+//! `END_OF_DAY=raw` times the set as a dashboard would see it at the very end of a UTC day without the day's
+//! settled part, when the day read raw holds a whole day of traffic: the 30 days ending yesterday, with
+//! yesterday's rollups marked dirty for the run (a dirty day is read raw exactly as today is), then marked clean
+//! again. `END_OF_DAY=settled` times it as the rollup job leaves the day at 23:xx: yesterday's settled part up
+//! to 23:00 (query/settled.rs) and the visits after it raw; yesterday is rebuilt whole afterwards.
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -46,17 +48,34 @@ async fn main() -> anyhow::Result<()> {
         let row = db.query_one(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await?;
         row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0)
     };
-    let end_of_day = std::env::var("END_OF_DAY").is_ok_and(|v| v == "1");
+    let end_of_day = std::env::var("END_OF_DAY").ok().filter(|v| v == "raw" || v == "settled");
     let today = chrono::Utc::now().date_naive();
-    let range = match end_of_day {
-        true => {
-            let yesterday = today.pred_opt().ok_or_else(|| anyhow::anyhow!("no yesterday"))?;
+    let yesterday = today.pred_opt().ok_or_else(|| anyhow::anyhow!("no yesterday"))?;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let range = match end_of_day.as_deref() {
+        Some("raw") => {
             set_dirty(&db, site.id, yesterday, true).await?;
             json!([(yesterday - chrono::Days::new(29)).to_string(), yesterday.to_string()])
         }
-        false => json!("30d"),
+        Some(_) => {
+            // As the rollup job leaves it late in the day: the settled part ends CUT_HOURS (default 1) before
+            // midnight — 23:00 when every visit that started before it has ended; earlier while an identified
+            // visit of the day stays open (4 hours after its last event).
+            let hours: i64 = std::env::var("CUT_HOURS").ok().and_then(|h| h.parse().ok()).unwrap_or(1);
+            let cut = footfall::query::range::day_start_ms(chrono_tz::UTC, today) - hours * 3_600_000;
+            let t = Instant::now();
+            query::rollups::build_settled(&db, &site, yesterday, cut, now_ms).await?;
+            query::visitors::build_settled(&db, &site, yesterday, cut, now_ms).await?;
+            println!("settled part of {yesterday} to {}:00 built in {:.1} s", 24 - hours, t.elapsed().as_secs_f64());
+            json!([(yesterday - chrono::Days::new(29)).to_string(), yesterday.to_string()])
+        }
+        None => json!("30d"),
     };
-    let what = if end_of_day { "ending yesterday, yesterday read raw" } else { "ending today" };
+    let what = match end_of_day.as_deref() {
+        Some("raw") => "ending yesterday, yesterday read raw",
+        Some(_) => "ending yesterday, its settled part rolled up and the visits after it read raw",
+        None => "ending today",
+    };
     println!("site {site_id}: {events} events; {rounds} rounds of the 30-day overview set ({what})");
     let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); overview.len()];
     let mut sets = Vec::new();
@@ -87,8 +106,15 @@ async fn main() -> anyhow::Result<()> {
         println!("{name:>16}: p50 {:7.1} ms  p95 {:7.1} ms", pct(v, 0.5), pct(v, 0.95));
     }
     println!("{:>16}: p50 {:7.1} ms  p95 {:7.1} ms", "whole set", pct(&mut sets, 0.5), pct(&mut sets, 0.95));
-    if end_of_day {
-        set_dirty(&db, site.id, today - chrono::Days::new(1), false).await?;
+    match end_of_day.as_deref() {
+        Some("raw") => set_dirty(&db, site.id, yesterday, false).await?,
+        Some(_) => {
+            let t = Instant::now();
+            query::rollups::build_day(&db, &site, yesterday, now_ms).await?;
+            query::visitors::build_day(&db, &site, yesterday, now_ms).await?;
+            println!("{yesterday} rebuilt whole in {:.1} s", t.elapsed().as_secs_f64());
+        }
+        None => {}
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod m20261121_000004_auth;
 mod m20261121_000005_visitor_rollups;
 mod m20261121_000006_identified_rollups;
 mod m20261122_000007_identified_returns;
+mod m20261206_000008_sessions_by_visitor;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_visitor_rollups::Migration),
             Box::new(m20261121_000006_identified_rollups::Migration),
             Box::new(m20261122_000007_identified_returns::Migration),
+            Box::new(m20261206_000008_sessions_by_visitor::Migration),
         ]
     }
 }

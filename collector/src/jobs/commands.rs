@@ -42,14 +42,19 @@ pub async fn rollup(db: &DatabaseConnection, rebuild: bool, only: Option<&str>) 
         rollup::build(db, site, days, now, || progress.inc(1)).await?;
     }
     progress.finish_and_clear();
-    if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DatabaseBackend::Postgres && total > 0 {
+    let mut settled: usize = 0;
+    for (site, _) in &plan {
+        let cut = crate::query::settled::cut(db, site, now).await?;
+        settled += crate::query::settled::build(db, site, cut, now).await? as usize;
+    }
+    if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DatabaseBackend::Postgres && total + settled > 0 {
         // The rollup tables just changed in bulk too: a stale row estimate puts counts on sort plans.
         let analyze =
             "ANALYZE rollups; ANALYZE visitor_rollups; ANALYZE identified_rollups; ANALYZE identified_returns";
         sea_orm::ConnectionTrait::execute_unprepared(db, analyze).await?;
     }
     eprintln!(
-        "rolled up {total} day(s) of {} site(s) in {:.1} s; {ended} session(s) finalised",
+        "rolled up {total} day(s) and {settled} settled part(s) of today of {} site(s) in {:.1} s; {ended} session(s) finalised",
         plan.len(),
         started.elapsed().as_secs_f64()
     );

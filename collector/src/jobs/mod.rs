@@ -1,5 +1,6 @@
 //! Background jobs, run by one collector at a time (see `lease`): the session finaliser every minute, the
-//! rollups after it, retention hourly. `footfall rollup` and `footfall cleanup` run the same code on demand.
+//! rollups after it (past days, then today's settled part), retention hourly. `footfall rollup` and
+//! `footfall cleanup` run the same code on demand.
 pub mod commands;
 pub mod finaliser;
 pub mod lease;
@@ -41,6 +42,8 @@ pub async fn round(db: &DatabaseConnection, with_retention: bool) -> anyhow::Res
     for site in all_sites(db).await? {
         let days = rollup::pending(db, &site, now, false).await?;
         rollup::build(db, &site, &days, now, || {}).await?;
+        let cut = crate::query::settled::cut(db, &site, now).await?;
+        crate::query::settled::build(db, &site, cut, now).await?;
     }
     if with_retention {
         for policy in retention::policies(db).await? {

@@ -71,16 +71,21 @@ pub async fn pending_days(
             Calendar::Local => "rollup_days",
             Calendar::Utc => "visitor_rollup_days",
         }))
-        .columns(["day", "dirty"].map(Alias::new))
+        .columns(["day", "dirty", "day_end"].map(Alias::new))
         .and_where(Expr::col(Alias::new("site_id")).eq(site.id));
-    let mut state: HashMap<String, bool> = HashMap::new();
+    // A day is built unless it has a clean rollup of the whole day: a settled part (`query::settled`) ends early.
+    let mut built: HashMap<String, (bool, i64)> = HashMap::new();
     for row in db.query_all(backend.build(&known)).await? {
-        state.insert(row.try_get("", "day")?, row.try_get("", "dirty")?);
+        built.insert(row.try_get("", "day")?, (row.try_get("", "dirty")?, row.try_get("", "day_end")?));
     }
+    let end_of = |d: NaiveDate| day_start_ms(tz, d + chrono::Days::new(1));
     Ok(from
         .iter_days()
-        .take_while(|d| *d < today && day_start_ms(tz, *d + chrono::Days::new(1)) <= now_ms)
-        .filter(|d| rebuild || state.get(&d.to_string()).copied().unwrap_or(true))
+        .take_while(|d| *d < today && end_of(*d) <= now_ms)
+        .filter(|d| match built.get(&d.to_string()) {
+            Some((dirty, end)) => rebuild || *dirty || *end < end_of(*d),
+            None => true,
+        })
         .collect())
 }
 

@@ -18,9 +18,11 @@ pub mod rollups;
 pub mod score;
 mod sections;
 pub mod sessions;
+pub mod settled;
 pub mod visitors;
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
@@ -132,6 +134,7 @@ async fn answer(
         time: time.as_ref(),
         tz: q.timezone,
         who: raw::Who::All,
+        visits: raw::Visits::All,
     };
     let mut cells = Cells::new();
     if source == Source::Rollups && rollups_apply(q) {
@@ -140,11 +143,20 @@ async fn answer(
         let additive_cells = async {
             let mut cells = Cells::new();
             if additive.events || additive.scroll || additive.sessions {
-                let clean = rollups::clean_days(db, q.site.id, range).await?;
+                let states = rollups::day_states(db, q.site.id, q.site.timezone, range).await?;
                 let days = range.days();
-                let rolled: Vec<NaiveDate> = days.iter().copied().filter(|d| clean.contains(d)).collect();
-                for run in raw_runs(&days, &clean) {
+                // Whole days from their rollups; days with a settled part from its rollups and the visits that
+                // started after it raw (see `settled`); the rest raw.
+                let from_rollups: HashSet<NaiveDate> =
+                    states.clean.iter().chain(states.settled.keys()).copied().collect();
+                let rolled: Vec<NaiveDate> = days.iter().copied().filter(|d| from_rollups.contains(d)).collect();
+                for run in raw_runs(&days, &from_rollups) {
                     merge(&mut cells, raw::cells(db, &span_of(&run), additive).await?);
+                }
+                for (day, cut) in &states.settled {
+                    let day_span = span_of(&DateRange { from: *day, to: *day });
+                    let rest = Span { visits: raw::Visits::StartedFrom(*cut), ..day_span };
+                    merge(&mut cells, raw::cells(db, &rest, additive).await?);
                 }
                 let dimension = q.value_dimensions().next();
                 for (day, value, partial) in rollups::read(db, q.site.id, dimension, &rolled).await? {

@@ -73,6 +73,30 @@ pub struct Span<'a> {
     pub tz: chrono_tz::Tz,
     /// Whose visits `visitors` counts (the other session metrics always count all visits).
     pub who: Who,
+    /// Which visits' data the span takes, by when they started (see `settled`).
+    pub visits: Visits,
+}
+
+/// The visits whose events and sessions a span reads. A day's data split at an instant `w` into the visits
+/// that started before it and those that started from it adds up to the whole: every event and every page
+/// view belongs to one visit, and a visit's events are never before its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visits {
+    #[default]
+    All,
+    StartedBefore(i64),
+    StartedFrom(i64),
+}
+
+impl Visits {
+    /// The condition on a session's start (`s.started_at`), if any.
+    fn condition(self) -> Option<SimpleExpr> {
+        match self {
+            Visits::All => None,
+            Visits::StartedBefore(w) => Some(col("s.started_at").lt(w)),
+            Visits::StartedFrom(w) => Some(col("s.started_at").gte(w)),
+        }
+    }
 }
 
 /// Anonymous visitors (a hash per UTC day) and identified users (a user hash) are counted apart where
@@ -172,7 +196,7 @@ fn event_base(span: &Span<'_>, select: &mut SelectStatement, extra_kind: Option<
     let session_level =
         span.dimensions.iter().chain(span.filters.iter().map(|f| &f.dimension)).any(|d| d.level() == Level::Session);
     select.from_as(Alias::new("events"), Alias::new("e"));
-    if session_level {
+    if session_level || span.visits != Visits::All {
         select.join_as(
             sea_orm::sea_query::JoinType::InnerJoin,
             Alias::new("sessions"),
@@ -180,10 +204,18 @@ fn event_base(span: &Span<'_>, select: &mut SelectStatement, extra_kind: Option<
             cust("s.id = e.session_id"),
         );
     }
+    // The events of visits started from `w` are all from `w` on: the time index can start there.
+    let start = match span.visits {
+        Visits::StartedFrom(w) => span.start.max(w),
+        _ => span.start,
+    };
     select
         .and_where(col("e.site_id").eq(span.site_id))
-        .and_where(col("e.ts").gte(span.start))
+        .and_where(col("e.ts").gte(start))
         .and_where(col("e.ts").lt(span.end));
+    if let Some(condition) = span.visits.condition() {
+        select.and_where(condition);
+    }
     for kind in kinds(span.dimensions, span.filters).into_iter().chain(extra_kind) {
         select.and_where(cust(format!("e.kind = {kind}")));
     }
@@ -307,6 +339,15 @@ fn sessions_statement(span: &Span<'_>, needs: Needs, backend: DbBackend) -> Sele
             .and_where(Expr::col(Alias::new("site_id")).eq(span.site_id))
             .and_where(Expr::col(Alias::new("started_at")).gte(span.start))
             .and_where(Expr::col(Alias::new("started_at")).lt(span.end));
+        match span.visits {
+            Visits::All => {}
+            Visits::StartedBefore(w) => {
+                started.and_where(Expr::col(Alias::new("started_at")).lt(w));
+            }
+            Visits::StartedFrom(w) => {
+                started.and_where(Expr::col(Alias::new("started_at")).gte(w));
+            }
+        }
         match span.who {
             Who::All => {}
             Who::Anonymous => {
@@ -333,6 +374,9 @@ fn sessions_statement(span: &Span<'_>, needs: Needs, backend: DbBackend) -> Sele
         .and_where(col("s.site_id").eq(span.site_id))
         .and_where(col("s.started_at").gte(span.start))
         .and_where(col("s.started_at").lt(span.end));
+    if let Some(condition) = span.visits.condition() {
+        select.and_where(condition);
+    }
     for f in span.filters.iter().filter(|f| f.dimension.level() == Level::Session) {
         select.cond_where(filter_sql(f));
     }
@@ -397,5 +441,86 @@ pub fn filter_sql(filter: &Filter) -> Condition {
         FilterOp::NotContains => Condition::any()
             .add(col(column).is_null())
             .add(filter.values.iter().fold(Condition::all(), |c, v| c.add(like(v).not()))),
+    }
+}
+
+/// Anonymous visitors per cell of `span` counted only where no visit of the same visitor that started in
+/// `seen` (`[from, to)`, the same UTC day) had the same cell value: what the visits of `span` add to the
+/// anonymous visitors already counted for `seen` (see `settled`). Time buckets are not compared: the caller
+/// keeps both in one bucket.
+pub async fn anonymous_newcomers(db: &DatabaseConnection, span: &Span<'_>, seen: (i64, i64)) -> Result<Cells, DbErr> {
+    let span = Span { who: Who::Anonymous, ..*span };
+    let needs = Needs { visitors: true, ..Needs::default() };
+    let mut select = sessions_statement(&span, needs, db.get_database_backend());
+    // Found through idx_sessions_visitor (migration 000008): the visitor's few visits of the day.
+    let mut earlier = Query::select();
+    earlier
+        .expr(cust("1"))
+        .from_as(Alias::new("sessions"), Alias::new("s2"))
+        .and_where(col("s2.site_id").eq(span.site_id))
+        .and_where(cust("s2.visitor = s.visitor"))
+        .and_where(cust("s2.user_hash IS NULL"))
+        .and_where(col("s2.started_at").gte(seen.0))
+        .and_where(col("s2.started_at").lt(seen.1));
+    let mut same_event = Vec::new();
+    for d in span.dimensions.iter().filter(|d| !d.is_time()) {
+        // Cells keep no value and '' apart from nothing: both are "no value".
+        let same = format!("COALESCE({}, '') = COALESCE({}, '')", renamed(d.column()), d.column());
+        match d.level() {
+            Level::Event => same_event.push(same),
+            _ => {
+                earlier.and_where(cust(same));
+            }
+        }
+    }
+    if !same_event.is_empty() {
+        let mut event = Query::select();
+        event.expr(cust("1")).from_as(Alias::new("events"), Alias::new("e2")).and_where(cust("e2.session_id = s2.id"));
+        for kind in kinds(span.dimensions, &[]) {
+            event.and_where(cust(format!("e2.kind = {kind}")));
+        }
+        for same in same_event {
+            event.and_where(cust(same));
+        }
+        earlier.and_where(Expr::exists(event));
+    }
+    select.and_where(Expr::exists(earlier).not());
+    let mut out = Cells::new();
+    for row in run(db, &select).await? {
+        out.entry(key(&span, &row)?).or_default().visitors += get(&row, "vs")?;
+    }
+    Ok(out)
+}
+
+/// A column expression of ours with its table aliases `s` and `e` renamed `s2` and `e2`.
+fn renamed(column: &str) -> String {
+    let mut out = String::with_capacity(column.len() + 4);
+    let mut previous: Option<char> = None;
+    let mut chars = column.chars().peekable();
+    while let Some(c) = chars.next() {
+        let starts_word = !previous.is_some_and(|p| p.is_alphanumeric() || p == '_');
+        out.push(c);
+        if starts_word && (c == 's' || c == 'e') && chars.peek() == Some(&'.') {
+            out.push('2');
+        }
+        previous = Some(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renamed_columns_point_at_the_second_session_and_event() {
+        assert_eq!(renamed("e.path"), "e2.path");
+        assert_eq!(renamed("s.source"), "s2.source");
+        assert_eq!(renamed(super::super::model::SCREEN_CLASS).matches("s2.screen").count(), 4);
+        assert_eq!(
+            renamed(Dimension::VisitorType.column()),
+            "CASE WHEN s2.user_hash IS NULL THEN 'anonymous' ELSE 'identified' END"
+        );
+        assert_eq!(renamed("e.sections"), "e2.sections");
     }
 }

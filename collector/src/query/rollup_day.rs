@@ -1,5 +1,6 @@
 //! The bookkeeping both kinds of rollups share: a day is claimed (its row in `rollup_days` or
-//! `visitor_rollup_days` inserted dirty if new), its version noted, its rows replaced in one transaction, and
+//! `visitor_rollup_days` inserted dirty if new; its bounds set: a whole day, or the settled part of one), its
+//! version noted, its rows replaced in one transaction, and
 //! it is marked clean only if no writer bumped the version meanwhile — a late event during a build leaves the
 //! day dirty for the next run instead of being lost.
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
@@ -34,7 +35,19 @@ pub async fn claim(
             0i64.into(),
             now_ms.into(),
         ])
-        .on_conflict(OnConflict::columns(["site_id", "day"].map(Alias::new)).do_nothing().to_owned());
+        // A day that had only its settled part (`settled`) is claimed whole: its bounds move, and it is dirty
+        // until built, so that no query takes the part's rows for the whole day meanwhile.
+        .on_conflict(
+            OnConflict::columns(["site_id", "day"].map(Alias::new))
+                .value(
+                    Alias::new("dirty"),
+                    Expr::cust(format!(
+                        "CASE WHEN {days_table}.day_end <> excluded.day_end THEN TRUE ELSE {days_table}.dirty END"
+                    )),
+                )
+                .update_columns(["day_start", "day_end"].map(Alias::new))
+                .to_owned(),
+        );
     db.execute(backend.build(&insert)).await?;
     let mut select = Query::select();
     select

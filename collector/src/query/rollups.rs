@@ -2,7 +2,7 @@
 //! and per value of each dimension. Built by the rollup job from raw events, read by the query for whole past
 //! days. `rollup_days` says which days are exact: a late event, or a session of that day that goes on,
 //! marks its day dirty (see the SQL writer) and the query reads raw data for it until the job rebuilds it.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, Query};
@@ -49,25 +49,41 @@ fn values(p: &Partial) -> [i64; 10] {
     ]
 }
 
-/// Days of the range whose rollups are exact.
-pub async fn clean_days(db: &DatabaseConnection, site_id: i64, range: &DateRange) -> Result<HashSet<NaiveDate>, DbErr> {
+/// The days of a range that have clean rollups: whole days (`clean`), and days of which only the settled part
+/// is rolled up (`settled`: the instant it ends, see `settled`).
+#[derive(Debug, Default)]
+pub struct DayStates {
+    pub clean: HashSet<NaiveDate>,
+    pub settled: HashMap<NaiveDate, i64>,
+}
+
+pub async fn day_states(
+    db: &DatabaseConnection,
+    site_id: i64,
+    tz: chrono_tz::Tz,
+    range: &DateRange,
+) -> Result<DayStates, DbErr> {
     let mut select = Query::select();
     select
         .from(Alias::new("rollup_days"))
-        .column(Alias::new("day"))
+        .columns(["day", "day_end"].map(Alias::new))
         .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
         .and_where(Expr::col(Alias::new("day")).gte(range.from.to_string()))
         .and_where(Expr::col(Alias::new("day")).lte(range.to.to_string()))
         .and_where(Expr::col(Alias::new("dirty")).eq(false));
     let rows = db.query_all(db.get_database_backend().build(&select)).await?;
-    let mut days = HashSet::new();
+    let mut states = DayStates::default();
     for row in rows {
         let day: String = row.try_get("", "day")?;
-        if let Ok(day) = day.parse() {
-            days.insert(day);
+        let end: i64 = row.try_get("", "day_end")?;
+        let Ok(day) = day.parse::<NaiveDate>() else { continue };
+        if end >= day_start_ms(tz, day + chrono::Days::new(1)) {
+            states.clean.insert(day);
+        } else {
+            states.settled.insert(day, end);
         }
     }
-    Ok(days)
+    Ok(states)
 }
 
 /// Rollup rows of some days: (day, value, partial). `dimension` None = site totals.
@@ -113,11 +129,33 @@ pub async fn read(
 /// and marked clean at the end only if no writer touched the day meanwhile — so a late event during the
 /// build leaves the day dirty for the next run instead of being lost.
 pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now_ms: i64) -> Result<(), DbErr> {
+    build(db, site, day, None, now_ms).await
+}
+
+/// Builds the settled part of a local day: the visits that started before `cut` (see `settled`).
+pub async fn build_settled(
+    db: &DatabaseConnection,
+    site: &Site,
+    day: NaiveDate,
+    cut: i64,
+    now_ms: i64,
+) -> Result<(), DbErr> {
+    build(db, site, day, Some(cut), now_ms).await
+}
+
+async fn build(
+    db: &DatabaseConnection,
+    site: &Site,
+    day: NaiveDate,
+    cut: Option<i64>,
+    now_ms: i64,
+) -> Result<(), DbErr> {
     let start = day_start_ms(site.timezone, day);
     let end = day_start_ms(site.timezone, day + chrono::Days::new(1));
     let day_text = day.to_string();
 
-    let claim = rollup_day::claim(db, "rollup_days", site.id, day_text.clone(), (start, end), now_ms).await?;
+    let bounds = (start, cut.unwrap_or(end));
+    let claim = rollup_day::claim(db, "rollup_days", site.id, day_text.clone(), bounds, now_ms).await?;
 
     let mut rows: Vec<Vec<SqlValue>> = Vec::new();
     let all = Needs { events: true, scroll: true, sessions: true, visitors: false };
@@ -134,6 +172,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
             time: None,
             tz: site.timezone,
             who: raw::Who::All,
+            visits: cut.map(raw::Visits::StartedBefore).unwrap_or_default(),
         };
         for (key, cell) in raw::cells(db, &span, all).await? {
             if cell.partial == Partial::default() && dimension.is_some() {

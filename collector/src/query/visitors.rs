@@ -40,24 +40,50 @@ pub async fn count(db: &DatabaseConnection, span: &Span<'_>, range: &DateRange) 
     let anonymous = Span { who: Who::Anonymous, ..*span };
     let dimension = span.dimensions.iter().copied().find(|d| !d.is_time());
     let (first, last) = (span.start.div_euclid(DAY_MS), (span.end - 1).div_euclid(DAY_MS));
-    let clean = clean_days(db, span.site_id, first, last).await?;
+    let (clean, settled) = day_states(db, span.site_id, first, last).await?;
+    // A UTC day whose settled part is rolled up (`settled`) takes it where the span covers the day from its start
+    // and no local midnight cuts the span's part of the day (so that one time bucket holds it all).
+    let settled: HashMap<i64, (i64, i64)> = settled
+        .into_iter()
+        .filter(|(u, (from, cut))| {
+            let part_end = ((u + 1) * DAY_MS).min(span.end);
+            *from == u * DAY_MS
+                && span.start <= *from
+                && *cut <= part_end
+                && local_day(span.tz, *from) == local_day(span.tz, part_end - 1)
+        })
+        .collect();
     // Anonymous visitors of the UTC days without rollups, counted raw. Their hashes differ from one UTC day to
     // the next, so one statement per run of such days counts what a statement per day would, in fewer round
     // trips (a comparison period before the site's data is thirty of them).
     let raw_anonymous = async {
         let mut cells = Cells::new();
-        for (run_start, run_end) in unrolled_runs(&clean, first, last) {
-            let portion = Span {
-                start: (run_start * DAY_MS).max(span.start),
-                end: (run_end * DAY_MS).min(span.end),
-                ..anonymous
-            };
-            for (key, cell) in raw::cells(db, &portion, VISITORS).await? {
+        let mut add = |more: Cells| {
+            for (key, cell) in more {
                 cells.entry(key).or_default().visitors += cell.visitors;
+            }
+        };
+        for (run_start, run_end) in unrolled_runs(&clean, first, last) {
+            let mut from = (run_start * DAY_MS).max(span.start);
+            for u in (run_start..run_end).filter(|u| settled.contains_key(u)) {
+                let (settled_from, cut) = settled[&u];
+                if from < settled_from {
+                    add(raw::cells(db, &Span { start: from, end: settled_from, ..anonymous }, VISITORS).await?);
+                }
+                let rest = Span { start: cut, end: ((u + 1) * DAY_MS).min(span.end), ..anonymous };
+                if rest.start < rest.end {
+                    add(raw::anonymous_newcomers(db, &rest, (settled_from, cut)).await?);
+                }
+                from = rest.end;
+            }
+            let end = (run_end * DAY_MS).min(span.end);
+            if from < end {
+                add(raw::cells(db, &Span { start: from, end, ..anonymous }, VISITORS).await?);
             }
         }
         Ok::<Cells, DbErr>(cells)
     };
+    let settled_rows = read_settled(db, span.site_id, dimension, &settled);
     let identified = identified::count(db, span, &clean);
     let rolled_up = read(db, span.site_id, dimension, &clean);
     // The three reads are independent, and the first two are the query's largest: on PostgreSQL they are asked
@@ -67,12 +93,22 @@ pub async fn count(db: &DatabaseConnection, span: &Span<'_>, range: &DateRange) 
         DbBackend::Sqlite => (identified.await?, raw_anonymous.await?, rolled_up.await?),
         _ => futures_util::future::try_join3(identified, raw_anonymous, rolled_up).await?,
     };
+    let settled_rows = settled_rows.await?;
     let mut add = |cells: Cells| {
         for (key, cell) in cells {
             out.entry(key).or_default().visitors += cell.visitors;
         }
     };
     add(raw_cells);
+    for ((u, _), values) in settled_rows {
+        let label = span.time.map(|t| t.label(t.bucket_of_day(local_day(span.tz, u * DAY_MS))));
+        let mut cells = Cells::new();
+        for (value, visitors) in values {
+            let key = span.dimensions.iter().map(|d| if d.is_time() { label.clone() } else { value.clone() }).collect();
+            cells.entry(key).or_default().visitors += visitors;
+        }
+        add(cells);
+    }
     for u in (first..=last).filter(|u| clean.contains(u)) {
         let (u_start, u_end) = (u * DAY_MS, (u + 1) * DAY_MS);
         let portion = Span { start: u_start.max(span.start), end: u_end.min(span.end), ..anonymous };
@@ -129,17 +165,48 @@ fn day_runs(first: i64, last: i64, wanted: impl Fn(i64) -> bool) -> Vec<(i64, i6
     runs
 }
 
-async fn clean_days(db: &DatabaseConnection, site_id: i64, first: i64, last: i64) -> Result<HashSet<i64>, DbErr> {
+fn local_day(tz: chrono_tz::Tz, ms: i64) -> NaiveDate {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&tz).date_naive()
+}
+
+/// UTC days in `first..=last` with clean visitor rollups: whole days, and days of which only the settled part is
+/// rolled up, with that part's bounds `[from, cut)`.
+async fn day_states(
+    db: &DatabaseConnection,
+    site_id: i64,
+    first: i64,
+    last: i64,
+) -> Result<(HashSet<i64>, HashMap<i64, (i64, i64)>), DbErr> {
     let mut select = Query::select();
     select
         .from(Alias::new("visitor_rollup_days"))
-        .column(Alias::new("day_start"))
+        .columns(["day_start", "day_end"].map(Alias::new))
         .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
         .and_where(Expr::col(Alias::new("day_start")).gte(first * DAY_MS))
         .and_where(Expr::col(Alias::new("day_start")).lte(last * DAY_MS))
         .and_where(Expr::col(Alias::new("dirty")).eq(false));
-    let rows = db.query_all(db.get_database_backend().build(&select)).await?;
-    rows.iter().map(|r| Ok(r.try_get::<i64>("", "day_start")?.div_euclid(DAY_MS))).collect()
+    let (mut clean, mut settled) = (HashSet::new(), HashMap::new());
+    for row in db.query_all(db.get_database_backend().build(&select)).await? {
+        let (start, end): (i64, i64) = (row.try_get("", "day_start")?, row.try_get("", "day_end")?);
+        let u = start.div_euclid(DAY_MS);
+        match end - start == DAY_MS {
+            true => clean.insert(u),
+            false => settled.insert(u, (start, end)).is_none(),
+        };
+    }
+    Ok((clean, settled))
+}
+
+/// The rolled-up anonymous visitors of settled parts, per (UTC day, '') as `read` gives them.
+async fn read_settled(
+    db: &DatabaseConnection,
+    site_id: i64,
+    dimension: Option<Dimension>,
+    settled: &HashMap<i64, (i64, i64)>,
+) -> Result<Rows, DbErr> {
+    let days: HashSet<i64> = settled.keys().copied().collect();
+    let rows = read(db, site_id, dimension, &days).await?;
+    Ok(rows.into_iter().filter(|((_, piece), _)| piece.is_empty()).collect())
 }
 
 type Rows = HashMap<(i64, String), Vec<(Option<String>, i64)>>;
@@ -216,6 +283,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
                 time: None,
                 tz: site.timezone,
                 who: Who::Identified,
+                visits: raw::Visits::All,
             };
             identified_rows.extend(identified::piece_rows(db, &span, dimension).await?);
         }
@@ -229,6 +297,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
                 time: None,
                 tz: site.timezone,
                 who: Who::Anonymous,
+                visits: raw::Visits::All,
             };
             for (key, cell) in raw::cells(db, &span, VISITORS).await? {
                 if cell.visitors == 0 {
@@ -252,6 +321,52 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
     let backend = db.get_database_backend();
     let (delete, insert) = returns::derive_day(site.id, &day_text, u_end);
     claim.commit_then(db, tables, vec![backend.build(&delete), backend.build(&insert)], now_ms).await
+}
+
+/// Builds the settled part `[day start, cut)` of a UTC day for a site (see `settled`): the anonymous visitors of
+/// the visits that started in it, for the totals and per value of each rolled-up dimension, as piece ''.
+/// Identified users of the day stay raw until the whole day is built.
+pub async fn build_settled(
+    db: &DatabaseConnection,
+    site: &Site,
+    day: NaiveDate,
+    cut: i64,
+    now_ms: i64,
+) -> Result<(), DbErr> {
+    let u_start = (day - NaiveDate::default()).num_days() * DAY_MS;
+    let day_text = day.to_string();
+    let claim = rollup_day::claim(db, "visitor_rollup_days", site.id, day_text.clone(), (u_start, cut), now_ms).await?;
+    let mut rows: Vec<Vec<SqlValue>> = Vec::new();
+    let dimensions = std::iter::once(None).chain(Dimension::ALL.into_iter().filter(|d| rolled_up(*d)).map(Some));
+    for dimension in dimensions {
+        let dims: Vec<Dimension> = dimension.into_iter().collect();
+        let span = Span {
+            site_id: site.id,
+            start: u_start,
+            end: cut,
+            dimensions: &dims,
+            filters: &[],
+            time: None,
+            tz: site.timezone,
+            who: Who::Anonymous,
+            visits: raw::Visits::All,
+        };
+        for (key, cell) in raw::cells(db, &span, VISITORS).await? {
+            if cell.visitors == 0 {
+                continue;
+            }
+            rows.push(vec![
+                site.id.into(),
+                day_text.clone().into(),
+                String::new().into(),
+                dimension.map(|d| d.name()).unwrap_or("").into(),
+                key.into_iter().next().flatten().unwrap_or_default().into(),
+                cell.visitors.into(),
+            ]);
+        }
+    }
+    let columns = ["site_id", "day", "piece", "dimension", "value", "visitors"];
+    claim.commit(db, [("visitor_rollups", &columns[..], rows)], now_ms).await
 }
 
 #[cfg(test)]

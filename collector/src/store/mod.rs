@@ -106,10 +106,7 @@ mod tests {
         let request = "options=-c%20max_parallel_workers_per_gather%3D0%20-c%20jit%3Doff";
         let to = |url| with_settings(url, REQUEST_SETTINGS);
         assert_eq!(to("postgres://u@h/db"), format!("postgres://u@h/db?{request}"));
-        assert_eq!(
-            to("postgresql://u@h/db?sslmode=disable"),
-            format!("postgresql://u@h/db?sslmode=disable&{request}")
-        );
+        assert_eq!(to("postgresql://u@h/db?sslmode=disable"), format!("postgresql://u@h/db?sslmode=disable&{request}"));
         assert_eq!(with_settings("postgres://u@h/db", COMMAND_SETTINGS), "postgres://u@h/db?options=-c%20jit%3Doff");
         let own = "postgres://u@h/db?options=-c%20work_mem%3D64MB";
         assert_eq!(to(own), own);

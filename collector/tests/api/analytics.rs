@@ -409,6 +409,57 @@ async fn check_range(app: &TestApp, visits: &[Visit], stage: &str, length: u64) 
     }
 }
 
+/// Two visits of one anonymous visitor: 150 to 75 minutes ago (across a cut 90 minutes ago) and 40 minutes ago;
+/// None when they would not both lie in today's UTC and local day.
+fn returning_visitor_today(now: i64, zone: &str) -> Option<Vec<Visit>> {
+    let tz: Tz = zone.parse().unwrap();
+    let local_start = footfall::query::range::day_start_ms(
+        tz,
+        chrono::DateTime::from_timestamp_millis(now).unwrap().with_timezone(&tz).date_naive(),
+    );
+    let first = now - 150 * 60_000;
+    if first < local_start || first < now - now.rem_euclid(DAY_MS) {
+        return None;
+    }
+    let ip = "198.51.100.210".to_owned();
+    let visitor_key = format!("{ip}@{}", now.div_euclid(DAY_MS));
+    let ev = |ts: i64, kind: &'static str, path: &str, pv: &str, engaged_ms, scroll| Ev {
+        ts,
+        kind,
+        path: path.into(),
+        pv: pv.into(),
+        engaged_ms,
+        scroll,
+        name: None,
+        user: None,
+    };
+    let minutes = |m: i64| now - m * 60_000;
+    let before = Visit {
+        ip: ip.clone(),
+        visitor_key: visitor_key.clone(),
+        referrer: Some("https://www.google.com/"),
+        source: Some("Google"),
+        events: vec![
+            ev(first, "pageview", "/", "pv-r-1", 0, None),
+            ev(minutes(125), "engagement", "/", "pv-r-1", 9_000, Some(40)),
+            ev(minutes(100), "engagement", "/", "pv-r-1", 4_000, Some(70)),
+            ev(minutes(75), "engagement", "/", "pv-r-1", 2_000, Some(90)),
+        ],
+    };
+    let after = Visit {
+        ip,
+        visitor_key,
+        referrer: None,
+        source: None,
+        events: vec![
+            ev(minutes(40), "pageview", "/", "pv-r-2", 0, None),
+            ev(minutes(39), "engagement", "/", "pv-r-2", 5_000, Some(30)),
+            ev(minutes(38), "pageview", "/returning-only", "pv-r-3", 0, None),
+        ],
+    };
+    Some(vec![before, after])
+}
+
 async fn answers_match_an_independent_reference_with_and_without_rollups(db: Db, sessions: Sessions) {
     // A site in UTC, and one whose local midnight cuts UTC days at the half hour.
     for zone in ["UTC", "Asia/Kolkata"] {
@@ -421,9 +472,21 @@ async fn check_site_in_zone(db: Db, sessions: Sessions, zone: &str) {
     let url = fresh_database(db, &dir).await;
     let mut s = settings(&url, sessions, dir.join("data"));
     s.jobs.enabled = false;
+    // Over a hundred queries of one key: the rate limit has its own test.
+    s.limits.api_per_hour = 0;
     let app = spawn_app_in_zone(s, Some(zone)).await;
     let now = chrono::Utc::now().timestamp_millis();
     let mut visits = generate(7, now);
+    // One anonymous visitor twice today, when today (UTC and local) is long enough: a first visit that goes on
+    // past the cut of today's settled part, and a second after it that views the same page and a new one.
+    let settled_cut = match returning_visitor_today(now, zone) {
+        Some(pair) => {
+            visits.extend(pair);
+            visits.sort_by_key(|v| v.start());
+            now - 90 * 60_000
+        }
+        None => now - 480_000,
+    };
     for v in &visits {
         send(&app, v).await;
     }
@@ -438,6 +501,26 @@ async fn check_site_in_zone(db: Db, sessions: Sessions, zone: &str) {
         app.count(&format!("visitor_rollup_days WHERE site_id = {} AND dirty = FALSE", app.site_id)).await;
     assert!(visitor_days >= 4, "four past UTC days of visitors rolled up, got {visitor_days}");
     check_all(&app, &visits, "rollups").await;
+
+    // Today's settled part (query/settled.rs), cut between today's visits: its rollups, and the visits that
+    // started from the cut raw, answer as the raw data does.
+    let cut = settled_cut;
+    let spans_the_cut = app
+        .count(&format!("sessions WHERE site_id = {} AND started_at < {cut} AND last_seen >= {cut}", app.site_id))
+        .await;
+    assert!(spans_the_cut >= 1, "a visit that started before the cut goes on after it");
+    let site = footfall::store::sites::find(&app.db, &app.site).await.unwrap().unwrap();
+    let local_start = footfall::query::range::day_start_ms(
+        site.timezone,
+        chrono::DateTime::from_timestamp_millis(now).unwrap().with_timezone(&site.timezone).date_naive(),
+    );
+    let built = footfall::query::settled::rebuild(&app.db, &site, cut, now).await.unwrap();
+    if cut > local_start {
+        assert!(built >= 1, "today's settled part built");
+        let parts = app.count(&format!("rollup_days WHERE site_id = {} AND day_end = {cut}", app.site_id)).await;
+        assert_eq!(parts, 1, "one settled part of the local day");
+    }
+    check_all(&app, &visits, "settled part of today").await;
 
     // A late event lands on a rolled-up day: the day is read raw until the job rebuilds it.
     let late_start = now - now.rem_euclid(DAY_MS) - 2 * DAY_MS + 12 * 3_600_000;
