@@ -288,30 +288,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
             identified_rows.extend(identified::piece_rows(db, &span, dimension).await?);
         }
         for (piece, start, end) in &spans {
-            let span = Span {
-                site_id: site.id,
-                start: *start,
-                end: *end,
-                dimensions: &dims,
-                filters: &[],
-                time: None,
-                tz: site.timezone,
-                who: Who::Anonymous,
-                visits: raw::Visits::All,
-            };
-            for (key, cell) in raw::cells(db, &span, VISITORS).await? {
-                if cell.visitors == 0 {
-                    continue;
-                }
-                rows.push(vec![
-                    site.id.into(),
-                    day_text.clone().into(),
-                    piece.clone().into(),
-                    dimension.map(|d| d.name()).unwrap_or("").into(),
-                    key.into_iter().next().flatten().unwrap_or_default().into(),
-                    cell.visitors.into(),
-                ]);
-            }
+            rows.extend(anonymous_rows(db, site, &day_text, piece, (*start, *end), dimension).await?);
         }
     }
     let columns = ["site_id", "day", "piece", "dimension", "value", "visitors"];
@@ -337,36 +314,50 @@ pub async fn build_settled(
     let day_text = day.to_string();
     let claim = rollup_day::claim(db, "visitor_rollup_days", site.id, day_text.clone(), (u_start, cut), now_ms).await?;
     let mut rows: Vec<Vec<SqlValue>> = Vec::new();
-    let dimensions = std::iter::once(None).chain(Dimension::ALL.into_iter().filter(|d| rolled_up(*d)).map(Some));
-    for dimension in dimensions {
-        let dims: Vec<Dimension> = dimension.into_iter().collect();
-        let span = Span {
-            site_id: site.id,
-            start: u_start,
-            end: cut,
-            dimensions: &dims,
-            filters: &[],
-            time: None,
-            tz: site.timezone,
-            who: Who::Anonymous,
-            visits: raw::Visits::All,
-        };
-        for (key, cell) in raw::cells(db, &span, VISITORS).await? {
-            if cell.visitors == 0 {
-                continue;
-            }
-            rows.push(vec![
-                site.id.into(),
-                day_text.clone().into(),
-                String::new().into(),
-                dimension.map(|d| d.name()).unwrap_or("").into(),
-                key.into_iter().next().flatten().unwrap_or_default().into(),
-                cell.visitors.into(),
-            ]);
-        }
+    for dimension in std::iter::once(None).chain(Dimension::ALL.into_iter().filter(|d| rolled_up(*d)).map(Some)) {
+        rows.extend(anonymous_rows(db, site, &day_text, "", (u_start, cut), dimension).await?);
     }
     let columns = ["site_id", "day", "piece", "dimension", "value", "visitors"];
     claim.commit(db, [("visitor_rollups", &columns[..], rows)], now_ms).await
+}
+
+/// The `visitor_rollups` rows of one piece of a UTC day: anonymous visitors of the visits that started in
+/// `[start, end)`, for the totals (`dimension` None) or per value of one dimension.
+async fn anonymous_rows(
+    db: &DatabaseConnection,
+    site: &Site,
+    day_text: &str,
+    piece: &str,
+    (start, end): (i64, i64),
+    dimension: Option<Dimension>,
+) -> Result<Vec<Vec<SqlValue>>, DbErr> {
+    let dims: Vec<Dimension> = dimension.into_iter().collect();
+    let span = Span {
+        site_id: site.id,
+        start,
+        end,
+        dimensions: &dims,
+        filters: &[],
+        time: None,
+        tz: site.timezone,
+        who: Who::Anonymous,
+        visits: raw::Visits::All,
+    };
+    let mut rows = Vec::new();
+    for (key, cell) in raw::cells(db, &span, VISITORS).await? {
+        if cell.visitors == 0 {
+            continue;
+        }
+        rows.push(vec![
+            site.id.into(),
+            day_text.to_owned().into(),
+            piece.to_owned().into(),
+            dimension.map(|d| d.name()).unwrap_or("").into(),
+            key.into_iter().next().flatten().unwrap_or_default().into(),
+            cell.visitors.into(),
+        ]);
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]
