@@ -31,6 +31,8 @@ use crate::store::sites::Site;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
+/// How long a dirty settled part waits before it is built again.
+const REBUILD_AFTER_MS: i64 = 10 * 60_000;
 
 /// Where today's settled part ends for a site now: at a whole hour, no later than the start of every visit of
 /// today still open (a later event of theirs would make the part dirty at once) and than the inactivity timeout
@@ -52,7 +54,8 @@ pub async fn cut(db: &DatabaseConnection, site: &Site, now_ms: i64) -> Result<i6
     Ok(settled_until - settled_until.rem_euclid(HOUR_MS))
 }
 
-/// Brings today's settled parts of a site up to `cut`: built where missing, dirty, or an hour or more behind.
+/// Brings today's settled parts of a site up to `cut`: built where missing, an hour or more behind, or dirty (at
+/// most every ten minutes).
 /// Returns how many parts were built.
 pub async fn build(db: &DatabaseConnection, site: &Site, cut: i64, now_ms: i64) -> Result<u32, DbErr> {
     parts(db, site, cut, now_ms, false).await
@@ -68,7 +71,7 @@ async fn parts(db: &DatabaseConnection, site: &Site, cut: i64, now_ms: i64, alwa
     let local_start = day_start_ms(site.timezone, local_today);
     let utc_start = now_ms - now_ms.rem_euclid(DAY_MS);
     let mut built = 0;
-    if cut > local_start && (always || behind(db, "rollup_days", site.id, local_today, cut).await?) {
+    if cut > local_start && (always || behind(db, "rollup_days", site.id, local_today, cut, now_ms).await?) {
         rollups::build_settled(db, site, local_today, cut, now_ms).await?;
         built += 1;
     }
@@ -77,7 +80,7 @@ async fn parts(db: &DatabaseConnection, site: &Site, cut: i64, now_ms: i64, alwa
     let in_one_local_day = local_day(site.timezone, utc_start) == local_day(site.timezone, cut - 1);
     if cut > utc_start
         && in_one_local_day
-        && (always || behind(db, "visitor_rollup_days", site.id, utc_today, cut).await?)
+        && (always || behind(db, "visitor_rollup_days", site.id, utc_today, cut, now_ms).await?)
     {
         visitors::build_settled(db, site, utc_today, cut, now_ms).await?;
         built += 1;
@@ -85,18 +88,28 @@ async fn parts(db: &DatabaseConnection, site: &Site, cut: i64, now_ms: i64, alwa
     Ok(built)
 }
 
-/// Whether a day's row is missing, dirty, or a settled part that ends an hour or more before `cut`.
-async fn behind(db: &DatabaseConnection, table: &str, site_id: i64, day: NaiveDate, cut: i64) -> Result<bool, DbErr> {
+/// Whether a day's row is missing, a settled part that ends an hour or more before `cut`, or dirty and built
+/// more than `REBUILD_AFTER_MS` ago. A visit that goes on from an earlier day (an identified user's, up to 30 days
+/// with `remember`) makes the part dirty whatever the cut; the pause keeps such traffic from having the part
+/// rebuilt every minute — a build reads the day so far — while the part is read raw meanwhile.
+async fn behind(
+    db: &DatabaseConnection,
+    table: &str,
+    site_id: i64,
+    day: NaiveDate,
+    cut: i64,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
     let mut select = Query::select();
     select
         .from(Alias::new(table))
-        .columns(["day_end", "dirty"].map(Alias::new))
+        .columns(["day_end", "dirty", "built_at"].map(Alias::new))
         .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
         .and_where(Expr::col(Alias::new("day")).eq(day.to_string()));
-    Ok(match db.query_one(db.get_database_backend().build(&select)).await? {
-        None => true,
-        Some(row) => row.try_get::<bool>("", "dirty")? || row.try_get::<i64>("", "day_end")? + HOUR_MS <= cut,
-    })
+    let Some(row) = db.query_one(db.get_database_backend().build(&select)).await? else { return Ok(true) };
+    let (end, dirty, built_at): (i64, bool, i64) =
+        (row.try_get("", "day_end")?, row.try_get("", "dirty")?, row.try_get("", "built_at")?);
+    Ok(end + HOUR_MS <= cut || (dirty && built_at + REBUILD_AFTER_MS <= now_ms))
 }
 
 fn local_day(tz: chrono_tz::Tz, ms: i64) -> NaiveDate {
