@@ -15,7 +15,8 @@
 //!   in the same cell (`raw::anonymous_newcomers`: visitor hashes hold for one UTC day, so a distinct count
 //!   of the UTC day is the settled count plus the newcomers). Only where no local midnight falls inside the
 //!   UTC day's part of the range, so that one time bucket holds it;
-//! - identified users stay raw for the day (a few per cent of the visits).
+//! - identified users: the (value, user) rows of the visits started in `[day start, cut)` in
+//!   `identified_rollups`, read together with the raw pairs of the later visits (`returns::raw_newcomers`).
 //!
 //! A settled part is exact as long as it is clean: the writer marks every rollup row that ends after the
 //! start of a visit it touches dirty (`ingest/writer.rs`), which takes in a settled part whose visit goes on;

@@ -410,7 +410,8 @@ async fn check_range(app: &TestApp, visits: &[Visit], stage: &str, length: u64) 
 }
 
 /// Two visits of one anonymous visitor: 150 to 75 minutes ago (across a cut 90 minutes ago) and 40 minutes ago;
-/// None when they would not both lie in today's UTC and local day.
+/// and an identified user's visits from two devices, on either side of the cut. None when they would not all lie
+/// in today's UTC and local day.
 fn returning_visitor_today(now: i64, zone: &str) -> Option<Vec<Visit>> {
     let tz: Tz = zone.parse().unwrap();
     let local_start = footfall::query::range::day_start_ms(
@@ -457,7 +458,24 @@ fn returning_visitor_today(now: i64, zone: &str) -> Option<Vec<Visit>> {
             ev(minutes(38), "pageview", "/returning-only", "pv-r-3", 0, None),
         ],
     };
-    Some(vec![before, after])
+    // An identified user on two devices, before the cut and after it: one page on both, one on the first only.
+    let device = |ip: &str, start: i64, pv: &str, also: &str| Visit {
+        ip: ip.into(),
+        visitor_key: "user:user-3".into(),
+        referrer: None,
+        source: None,
+        events: vec![
+            ev(start, "pageview", "/", pv, 0, None),
+            Ev { user: Some("user-3".into()), ..ev(start + 5_000, "identify", "/", pv, 0, None) },
+            ev(start + 10_000, "pageview", also, &format!("{pv}-b"), 0, None),
+        ],
+    };
+    Some(vec![
+        before,
+        after,
+        device("198.51.100.211", minutes(130), "pv-u3-1", "/projects"),
+        device("198.51.100.212", minutes(35), "pv-u3-2", "/"),
+    ])
 }
 
 async fn answers_match_an_independent_reference_with_and_without_rollups(db: Db, sessions: Sessions) {
