@@ -99,6 +99,28 @@ impl Visits {
     }
 }
 
+impl<'a> Span<'a> {
+    /// The unfiltered span `[start, end)` of a site, in its zone, without time buckets: what rollups are built from.
+    pub fn of_site(
+        site: &crate::store::sites::Site,
+        (start, end): (i64, i64),
+        dimensions: &'a [Dimension],
+        who: Who,
+    ) -> Span<'a> {
+        Span {
+            site_id: site.id,
+            start,
+            end,
+            dimensions,
+            filters: &[],
+            time: None,
+            tz: site.timezone,
+            who,
+            visits: Visits::All,
+        }
+    }
+}
+
 /// Anonymous visitors (a hash per UTC day) and identified users (a user hash) are counted apart where
 /// rollups add up the former per UTC day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

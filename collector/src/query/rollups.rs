@@ -163,17 +163,8 @@ async fn build(
         std::iter::once(None).chain(Dimension::ALL.into_iter().filter(|d| rolled_up(*d)).map(Some)).collect();
     for dimension in dimensions {
         let dims: Vec<Dimension> = dimension.into_iter().collect();
-        let span = Span {
-            site_id: site.id,
-            start,
-            end,
-            dimensions: &dims,
-            filters: &[],
-            time: None,
-            tz: site.timezone,
-            who: raw::Who::All,
-            visits: cut.map(raw::Visits::StartedBefore).unwrap_or_default(),
-        };
+        let whole = Span::of_site(site, (start, end), &dims, raw::Who::All);
+        let span = Span { visits: cut.map(raw::Visits::StartedBefore).unwrap_or_default(), ..whole };
         for (key, cell) in raw::cells(db, &span, all).await? {
             if cell.partial == Partial::default() && dimension.is_some() {
                 continue;

@@ -274,17 +274,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
     for dimension in dimensions {
         let dims: Vec<Dimension> = dimension.into_iter().collect();
         for (start, end) in &local_pieces {
-            let span = Span {
-                site_id: site.id,
-                start: *start,
-                end: *end,
-                dimensions: &dims,
-                filters: &[],
-                time: None,
-                tz: site.timezone,
-                who: Who::Identified,
-                visits: raw::Visits::All,
-            };
+            let span = Span::of_site(site, (*start, *end), &dims, Who::Identified);
             identified_rows.extend(identified::piece_rows(db, &span, dimension).await?);
         }
         for (piece, start, end) in &spans {
@@ -319,17 +309,7 @@ pub async fn build_settled(
     for dimension in std::iter::once(None).chain(Dimension::ALL.into_iter().filter(|d| rolled_up(*d)).map(Some)) {
         rows.extend(anonymous_rows(db, site, &day_text, "", (u_start, cut), dimension).await?);
         let dims: Vec<Dimension> = dimension.into_iter().collect();
-        let span = Span {
-            site_id: site.id,
-            start: u_start,
-            end: cut,
-            dimensions: &dims,
-            filters: &[],
-            time: None,
-            tz: site.timezone,
-            who: Who::Identified,
-            visits: raw::Visits::All,
-        };
+        let span = Span::of_site(site, (u_start, cut), &dims, Who::Identified);
         identified_rows.extend(identified::piece_rows(db, &span, dimension).await?);
     }
     let columns = ["site_id", "day", "piece", "dimension", "value", "visitors"];
@@ -350,17 +330,7 @@ async fn anonymous_rows(
     dimension: Option<Dimension>,
 ) -> Result<Vec<Vec<SqlValue>>, DbErr> {
     let dims: Vec<Dimension> = dimension.into_iter().collect();
-    let span = Span {
-        site_id: site.id,
-        start,
-        end,
-        dimensions: &dims,
-        filters: &[],
-        time: None,
-        tz: site.timezone,
-        who: Who::Anonymous,
-        visits: raw::Visits::All,
-    };
+    let span = Span::of_site(site, (start, end), &dims, Who::Anonymous);
     let mut rows = Vec::new();
     for (key, cell) in raw::cells(db, &span, VISITORS).await? {
         if cell.visitors == 0 {
