@@ -44,8 +44,7 @@ pub async fn rollup(db: &DatabaseConnection, rebuild: bool, only: Option<&str>) 
     progress.finish_and_clear();
     let mut settled: usize = 0;
     for (site, _) in &plan {
-        let cut = crate::query::settled::cut(db, site, now).await?;
-        settled += crate::query::settled::build(db, site, cut, now).await? as usize;
+        settled += crate::query::settled::update(db, site, now).await? as usize;
     }
     if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DatabaseBackend::Postgres && total + settled > 0 {
         // The rollup tables just changed in bulk too: a stale row estimate puts counts on sort plans.

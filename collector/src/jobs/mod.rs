@@ -42,8 +42,7 @@ pub async fn round(db: &DatabaseConnection, with_retention: bool) -> anyhow::Res
     for site in all_sites(db).await? {
         let days = rollup::pending(db, &site, now, false).await?;
         rollup::build(db, &site, &days, now, || {}).await?;
-        let cut = crate::query::settled::cut(db, &site, now).await?;
-        crate::query::settled::build(db, &site, cut, now).await?;
+        crate::query::settled::update(db, &site, now).await?;
     }
     if with_retention {
         for policy in retention::policies(db).await? {

@@ -1,7 +1,7 @@
 //! The settled part of the current day: rollups of what the raw read of today would otherwise repeat on every
 //! query. Past days are read from their rollups; the current day (and a day marked dirty) from raw events and
 //! sessions — a whole day's worth by the evening (≈ 330,000 events at 10 M events a month), which made the
-//! dashboard's top pages 4× slower at 23:00 than at 01:00.
+//! dashboard's top pages ≈ 4× slower at the end of a day than at noon (BENCHMARKS.md, "The end of the day").
 //!
 //! A day's data split at an instant `cut` into the visits that started before it and the visits that started
 //! from it adds up to the whole (`raw::Visits`): every event and page view belongs to one visit, and a visit's
@@ -26,7 +26,8 @@ use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
 use super::range::day_start_ms;
-use super::{rollups, visitors};
+use super::rollups;
+use super::visitors::{self, local_day};
 use crate::jobs::finaliser::ANONYMOUS_TIMEOUT_MS;
 use crate::store::sites::Site;
 
@@ -53,6 +54,13 @@ pub async fn cut(db: &DatabaseConnection, site: &Site, now_ms: i64) -> Result<i6
     let first_open: Option<i64> = row.map(|r| r.try_get("", "first")).transpose()?.flatten();
     let settled_until = first_open.unwrap_or(i64::MAX).min(now_ms - ANONYMOUS_TIMEOUT_MS);
     Ok(settled_until - settled_until.rem_euclid(HOUR_MS))
+}
+
+/// What the rollup job and `footfall rollup` do for a site after its past days: today's settled part brought up
+/// to the cut of now. Returns how many parts were built.
+pub async fn update(db: &DatabaseConnection, site: &Site, now_ms: i64) -> Result<u32, DbErr> {
+    let cut = cut(db, site, now_ms).await?;
+    build(db, site, cut, now_ms).await
 }
 
 /// Brings today's settled parts of a site up to `cut`: built where missing, an hour or more behind, or dirty (at
@@ -111,8 +119,4 @@ async fn behind(
     let (end, dirty, built_at): (i64, bool, i64) =
         (row.try_get("", "day_end")?, row.try_get("", "dirty")?, row.try_get("", "built_at")?);
     Ok(end + HOUR_MS <= cut || (dirty && built_at + REBUILD_AFTER_MS <= now_ms))
-}
-
-fn local_day(tz: chrono_tz::Tz, ms: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&tz).date_naive()
 }

@@ -29,9 +29,7 @@ fn utc_day(u: i64) -> NaiveDate {
 
 /// The site's local days that some instant of UTC day `u` falls in (one or two; three on no real zone).
 fn local_days(tz: chrono_tz::Tz, u: i64) -> Vec<NaiveDate> {
-    let local =
-        |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&tz).date_naive();
-    let (first, last) = (local(u * DAY_MS), local((u + 1) * DAY_MS - 1));
+    let (first, last) = (local_day(tz, u * DAY_MS), local_day(tz, (u + 1) * DAY_MS - 1));
     first.iter_days().take_while(|d| *d <= last).collect()
 }
 
@@ -165,7 +163,8 @@ fn day_runs(first: i64, last: i64, wanted: impl Fn(i64) -> bool) -> Vec<(i64, i6
     runs
 }
 
-fn local_day(tz: chrono_tz::Tz, ms: i64) -> NaiveDate {
+/// The site's local day of an instant.
+pub(super) fn local_day(tz: chrono_tz::Tz, ms: i64) -> NaiveDate {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().with_timezone(&tz).date_naive()
 }
 
