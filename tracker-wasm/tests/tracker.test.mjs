@@ -150,7 +150,8 @@ test('chat, job analysis and project cards become named interactions with their 
   await waitFor('interactions', () => interactions(id).length >= 5);
   // Two interactions fired in the same millisecond (the job form's analysis and its result) travel as two
   // requests and are stored in whichever order they arrive: compare as a set, in a stable order.
-  const byName = (a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+  const canonical = ([name, props]) => JSON.stringify([name, Object.entries(props).sort()]);
+  const byName = (a, b) => canonical(a).localeCompare(canonical(b));
   const seen = interactions(id).map((e) => [e.name, JSON.parse(e.props)]).sort(byName);
   assert.deepEqual(seen, [
     ['chat', { action: 'open' }],
