@@ -117,47 +117,24 @@ pub async fn commit(db: &DatabaseConnection, events: &[Event]) -> Result<usize, 
         }
     }
     let deltas: Vec<SessionDelta> = sessions.into_values().collect();
-    // Per site, the earliest start of a visit this batch changed: rollups of days ending after it are stale.
-    // Visits identified before this batch are never in a settled part of today (`query::settled`), so theirs
-    // leaves settled parts alone — an identified user active all day would otherwise keep today's part dirty.
-    let mut stale: HashMap<(i64, Reach), i64> = HashMap::new();
+    // Per site, the earliest instant this batch changed: rollups of days ending after it are stale.
+    let mut earliest: HashMap<i64, i64> = HashMap::new();
     for chunk in deltas.chunks(SESSION_ROWS_PER_UPSERT) {
-        let identified_before = already_identified(&txn, chunk).await?;
-        let starts: HashMap<i64, i64> = chunk.iter().map(|d| (d.first.session_id, d.started_at)).collect();
-        for (id, site, started_at) in upsert_sessions(&txn, chunk).await? {
-            let reach = if identified_before.contains(&id) { Reach::WholeDays } else { Reach::Every };
-            let since = starts.get(&id).map_or(started_at, |s| started_at.min(*s));
-            let e = stale.entry((site, reach)).or_insert(since);
-            *e = (*e).min(since);
+        for (site, started_at) in upsert_sessions(&txn, chunk).await? {
+            let e = earliest.entry(site).or_insert(started_at);
+            *e = (*e).min(started_at);
         }
     }
+    for delta in &deltas {
+        let e = earliest.entry(delta.first.site_id).or_insert(delta.started_at);
+        *e = (*e).min(delta.started_at);
+    }
     record_conversions(&txn, &deltas).await?;
-    for ((site, reach), since) in stale {
-        mark_rollups_stale(&txn, site, since, reach).await?;
+    for (site, since) in earliest {
+        mark_rollups_stale(&txn, site, since).await?;
     }
     txn.commit().await?;
     Ok(inserted)
-}
-
-/// Which rollup rows a changed visit can be in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Reach {
-    /// Any: an anonymous visit, or one this batch identifies.
-    Every,
-    /// Whole days only: a visit identified before this batch.
-    WholeDays,
-}
-
-/// The sessions of a batch that were stored with a user before it.
-async fn already_identified(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> Result<HashSet<i64>, DbErr> {
-    let mut select = Query::select();
-    select
-        .column(Alias::new("id"))
-        .from(Alias::new("sessions"))
-        .and_where(Expr::col(Alias::new("id")).is_in(deltas.iter().map(|d| d.first.session_id)))
-        .and_where(Expr::col(Alias::new("user_hash")).is_not_null());
-    let rows = txn.query_all(txn.get_database_backend().build(&select)).await?;
-    rows.iter().map(|row| row.try_get::<i64>("", "id")).collect()
 }
 
 /// A user identified for the first time on a site converts the session that identified them. Replays and
@@ -189,9 +166,9 @@ async fn record_conversions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) 
     Ok(())
 }
 
-/// Marks the site's rolled-up days (and settled parts, if `reach` says so) that end after `since` for
-/// rebuilding; the version bump tells a rollup build running right now that its result is already stale.
-async fn mark_rollups_stale(txn: &DatabaseTransaction, site_id: i64, since: i64, reach: Reach) -> Result<(), DbErr> {
+/// Marks the site's rolled-up days that end after `since` for rebuilding; the version bump tells a rollup
+/// build running right now that its result is already stale.
+async fn mark_rollups_stale(txn: &DatabaseTransaction, site_id: i64, since: i64) -> Result<(), DbErr> {
     for table in ["rollup_days", "visitor_rollup_days"] {
         let mut update = Query::update();
         update
@@ -200,9 +177,6 @@ async fn mark_rollups_stale(txn: &DatabaseTransaction, site_id: i64, since: i64,
             .value(Alias::new("version"), Expr::cust("version + 1"))
             .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
             .and_where(Expr::col(Alias::new("day_end")).gt(since));
-        if reach == Reach::WholeDays {
-            update.and_where(Expr::col(Alias::new("settled")).eq(false));
-        }
         txn.execute(txn.get_database_backend().build(&update)).await?;
     }
     Ok(())
@@ -402,11 +376,7 @@ fn session_row(d: &SessionDelta) -> Row {
     row
 }
 
-/// Upserts the sessions; returns each as (id, site, stored start).
-async fn upsert_sessions(
-    txn: &DatabaseTransaction,
-    deltas: &[SessionDelta],
-) -> Result<Vec<(i64, i64, i64)>, DbErr> {
+async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> Result<Vec<(i64, i64)>, DbErr> {
     let mut insert = insert_rows("sessions", deltas.iter().map(session_row).collect())?;
     let mut on_conflict = OnConflict::column(Alias::new("id"));
     let later = "excluded.last_seen >= sessions.last_seen";
@@ -434,12 +404,10 @@ async fn upsert_sessions(
     }
     insert.on_conflict(on_conflict.to_owned());
     // The stored start, which may be days before this batch: the day whose session figures changed.
-    insert.returning(Query::returning().columns(["id", "site_id", "started_at"].map(Alias::new)));
+    insert.returning(Query::returning().columns(["site_id", "started_at"].map(Alias::new)));
     let statement = txn.get_database_backend().build(&insert);
     let rows = txn.query_all(statement).await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get::<i64>("", "id")?, row.try_get("", "site_id")?, row.try_get("", "started_at")?)))
-        .collect()
+    rows.iter().map(|row| Ok((row.try_get::<i64>("", "site_id")?, row.try_get::<i64>("", "started_at")?))).collect()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //!
 //! A piece is a UTC day cut at the site's local midnight, so it lies in one local day: ranges of whole local
 //! days take whole pieces, and a time bucket of a piece is the bucket of its start.
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sea_orm::sea_query::{Alias, Condition, Expr, Query, SelectStatement, SimpleExpr, UnionType};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value as SqlValue};
@@ -22,14 +22,22 @@ pub const COLUMNS: [&str; 6] = ["site_id", "day", "piece_start", "dimension", "v
 
 /// Distinct identified users per cell of a rollup-compatible span (site's zone, no filters, at most one value
 /// dimension), reading the rollups of the UTC days in `clean` and raw sessions for the others.
-pub async fn count(db: &DatabaseConnection, span: &Span<'_>, clean: &HashSet<i64>) -> Result<Cells, DbErr> {
+/// `settled`: UTC days whose settled part `[from, cut)` the span may take (see `visitors::count`).
+pub async fn count(
+    db: &DatabaseConnection,
+    span: &Span<'_>,
+    clean: &HashSet<i64>,
+    settled: &HashMap<i64, (i64, i64)>,
+) -> Result<Cells, DbErr> {
     let (first, last) = (span.start.div_euclid(DAY_MS), (span.end - 1).div_euclid(DAY_MS));
     // One unbroken stretch of clean days (the usual case: every past day clean, today raw) is summed from the
     // users' returns; a dirty day inside it would break the sums, so such ranges de-duplicate the users.
     match clean_runs(clean, first, last).as_slice() {
         [(run_start, run_end)] => {
             let stretch = ((run_start * DAY_MS).max(span.start), (run_end * DAY_MS).min(span.end));
-            super::returns::count(db, span, stretch).await
+            // The day right after the stretch (today) may have its settled part's users rolled up.
+            let after = settled.get(&run_end).copied().filter(|(from, _)| *from == stretch.1);
+            super::returns::count(db, span, stretch, after).await
         }
         _ => count_by_union(db, span, clean).await,
     }

@@ -145,8 +145,8 @@ async fn answer(
             if additive.events || additive.scroll || additive.sessions {
                 let states = rollups::day_states(db, q.site.id, q.site.timezone, range).await?;
                 let days = range.days();
-                // Whole days from their rollups; days with a settled part from its rollups and the visits not in it
-                // raw (see `settled`); the rest raw.
+                // Whole days from their rollups; days with a settled part from its rollups and the visits that
+                // started after it raw (see `settled`); the rest raw.
                 let from_rollups: HashSet<NaiveDate> =
                     states.clean.iter().chain(states.settled.keys()).copied().collect();
                 let rolled: Vec<NaiveDate> = days.iter().copied().filter(|d| from_rollups.contains(d)).collect();
@@ -155,9 +155,8 @@ async fn answer(
                 }
                 for (day, cut) in &states.settled {
                     let day_span = span_of(&DateRange { from: *day, to: *day });
-                    for visits in [raw::Visits::AnonymousFrom(*cut), raw::Visits::Identified] {
-                        merge(&mut cells, raw::cells(db, &Span { visits, ..day_span }, additive).await?);
-                    }
+                    let rest = Span { visits: raw::Visits::StartedFrom(*cut), ..day_span };
+                    merge(&mut cells, raw::cells(db, &rest, additive).await?);
                 }
                 let dimension = q.value_dimensions().next();
                 for (day, value, partial) in rollups::read(db, q.site.id, dimension, &rolled).await? {

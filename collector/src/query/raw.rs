@@ -77,34 +77,24 @@ pub struct Span<'a> {
     pub visits: Visits,
 }
 
-/// The visits whose events and sessions a span reads. Today splits at an instant `w` into its settled part — the
-/// anonymous visits that started before `w`, over by the time it is built — and the rest: the anonymous visits
-/// that started from `w`, and the identified visits, which last hours (weeks with `remember`) and so are never
-/// settled. The three add up to the whole: every event and page view belongs to one visit, a visit's events are
-/// never before its start, and a visit is anonymous or identified for all of its events (the session keeps the
-/// user it is first identified as).
+/// The visits whose events and sessions a span reads. A day's data split at an instant `w` into the visits
+/// that started before it and those that started from it adds up to the whole: every event and every page
+/// view belongs to one visit, and a visit's events are never before its start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Visits {
     #[default]
     All,
-    SettledBefore(i64),
-    AnonymousFrom(i64),
-    Identified,
+    StartedBefore(i64),
+    StartedFrom(i64),
 }
 
 impl Visits {
-    /// The condition on a span's sessions (alias `s`), if any.
-    fn condition(self, span_start: i64) -> Option<Condition> {
-        let anonymous = || Condition::all().add(cust("s.user_hash IS NULL"));
+    /// The condition on a session's start (`s.started_at`), if any.
+    fn condition(self) -> Option<SimpleExpr> {
         match self {
             Visits::All => None,
-            Visits::SettledBefore(w) => Some(anonymous().add(col("s.started_at").lt(w))),
-            Visits::AnonymousFrom(w) => Some(anonymous().add(col("s.started_at").gte(w))),
-            // A session with an event in the span was last seen in it or later: the bound lets the database
-            // start from the few identified sessions (idx_sessions_identified_seen) rather than every event.
-            Visits::Identified => {
-                Some(Condition::all().add(cust("s.user_hash IS NOT NULL")).add(col("s.last_seen").gte(span_start)))
-            }
+            Visits::StartedBefore(w) => Some(col("s.started_at").lt(w)),
+            Visits::StartedFrom(w) => Some(col("s.started_at").gte(w)),
         }
     }
 }
@@ -238,15 +228,15 @@ fn event_base(span: &Span<'_>, select: &mut SelectStatement, extra_kind: Option<
     }
     // The events of visits started from `w` are all from `w` on: the time index can start there.
     let start = match span.visits {
-        Visits::AnonymousFrom(w) => span.start.max(w),
+        Visits::StartedFrom(w) => span.start.max(w),
         _ => span.start,
     };
     select
         .and_where(col("e.site_id").eq(span.site_id))
         .and_where(col("e.ts").gte(start))
         .and_where(col("e.ts").lt(span.end));
-    if let Some(condition) = span.visits.condition(span.start) {
-        select.cond_where(condition);
+    if let Some(condition) = span.visits.condition() {
+        select.and_where(condition);
     }
     for kind in kinds(span.dimensions, span.filters).into_iter().chain(extra_kind) {
         select.and_where(cust(format!("e.kind = {kind}")));
@@ -373,14 +363,11 @@ fn sessions_statement(span: &Span<'_>, needs: Needs, backend: DbBackend) -> Sele
             .and_where(Expr::col(Alias::new("started_at")).lt(span.end));
         match span.visits {
             Visits::All => {}
-            Visits::SettledBefore(w) => {
-                started.and_where(Expr::col(Alias::new("started_at")).lt(w)).and_where(Expr::col(Alias::new("user_hash")).is_null());
+            Visits::StartedBefore(w) => {
+                started.and_where(Expr::col(Alias::new("started_at")).lt(w));
             }
-            Visits::AnonymousFrom(w) => {
-                started.and_where(Expr::col(Alias::new("started_at")).gte(w)).and_where(Expr::col(Alias::new("user_hash")).is_null());
-            }
-            Visits::Identified => {
-                started.and_where(Expr::col(Alias::new("user_hash")).is_not_null());
+            Visits::StartedFrom(w) => {
+                started.and_where(Expr::col(Alias::new("started_at")).gte(w));
             }
         }
         match span.who {
@@ -409,8 +396,8 @@ fn sessions_statement(span: &Span<'_>, needs: Needs, backend: DbBackend) -> Sele
         .and_where(col("s.site_id").eq(span.site_id))
         .and_where(col("s.started_at").gte(span.start))
         .and_where(col("s.started_at").lt(span.end));
-    if let Some(condition) = span.visits.condition(span.start) {
-        select.cond_where(condition);
+    if let Some(condition) = span.visits.condition() {
+        select.and_where(condition);
     }
     for f in span.filters.iter().filter(|f| f.dimension.level() == Level::Session) {
         select.cond_where(filter_sql(f));
@@ -441,8 +428,7 @@ fn sessions_statement(span: &Span<'_>, needs: Needs, backend: DbBackend) -> Sele
         }
         Who::Identified => {
             debug_assert!(!needs.sessions, "visit metrics count every visit");
-            // Implied by the start bound; it lets the database begin with idx_sessions_identified_seen.
-            select.and_where(cust("s.user_hash IS NOT NULL")).and_where(col("s.last_seen").gte(span.start));
+            select.and_where(cust("s.user_hash IS NOT NULL"));
         }
     }
     select

@@ -37,14 +37,20 @@ fn col(sql: &str) -> Expr {
 
 /// Distinct identified users per cell of `span`, whose clean UTC days form the one stretch `[from, to)` (epoch
 /// ms, inside the span); the rest of the span is read raw.
-pub async fn count(db: &DatabaseConnection, span: &Span<'_>, (from, to): (i64, i64)) -> Result<Cells, DbErr> {
+/// `settled`: the settled part `[to, cut)` of the day after the stretch, whose users are rolled up (`settled`).
+pub async fn count(
+    db: &DatabaseConnection,
+    span: &Span<'_>,
+    (from, to): (i64, i64),
+    settled: Option<(i64, i64)>,
+) -> Result<Cells, DbErr> {
     let dimension = span.dimensions.iter().copied().find(|d| !d.is_time()).map(Dimension::name).unwrap_or("");
     let earliest = earliest_piece(db, span.site_id, dimension).await?;
     let mut out = match span.time {
         None => stretch_totals(db, span, dimension, (from, to), earliest).await?,
         Some(_) => stretch_buckets(db, span, dimension, (from, to), earliest).await?,
     };
-    for (key, cell) in raw_newcomers(db, span, dimension, (from, to)).await? {
+    for (key, cell) in raw_newcomers(db, span, dimension, (from, to), settled).await? {
         out.entry(key).or_default().visitors += cell.visitors;
     }
     Ok(out)
@@ -141,9 +147,19 @@ async fn raw_newcomers(
     span: &Span<'_>,
     dimension: &str,
     (from, to): (i64, i64),
+    settled: Option<(i64, i64)>,
 ) -> Result<Cells, DbErr> {
-    let portions = [(span.start, from), (to, span.end)];
-    let mut union: Option<SelectStatement> = None;
+    // After the stretch: the users of the settled part from its rows, the visits after its cut raw.
+    let (after, settled_rows) = match settled {
+        Some((start, cut)) if start == to => {
+            let mut rows = super::identified::pairs_of_rows(span);
+            rows.and_where(col("r.dimension").eq(dimension)).and_where(col("r.piece_start").eq(start));
+            (cut.min(span.end), Some(rows))
+        }
+        _ => (to, None),
+    };
+    let portions = [(span.start, from), (after, span.end)];
+    let mut union: Option<SelectStatement> = settled_rows;
     for (start, end) in portions.into_iter().filter(|(s, e)| s < e) {
         let pairs = raw::identified_pairs_statement(&Span { start, end, ..*span }, db.get_database_backend());
         match union.as_mut() {

@@ -1,6 +1,5 @@
 //! The bookkeeping both kinds of rollups share: a day is claimed (its row in `rollup_days` or
-//! `visitor_rollup_days` inserted dirty if new; its bounds set: a whole day, or the settled part of one, which
-//! the row's `settled` flag tells the writer), its
+//! `visitor_rollup_days` inserted dirty if new; its bounds set: a whole day, or the settled part of one), its
 //! version noted, its rows replaced in one transaction, and
 //! it is marked clean only if no writer bumped the version meanwhile — a late event during a build leaves the
 //! day dirty for the next run instead of being lost.
@@ -20,20 +19,18 @@ pub async fn claim(
     site_id: i64,
     day: String,
     (start, end): (i64, i64),
-    settled: bool,
     now_ms: i64,
 ) -> Result<Claim, DbErr> {
     let backend = db.get_database_backend();
     let mut insert = Query::insert();
     insert
         .into_table(Alias::new(days_table))
-        .columns(["site_id", "day", "day_start", "day_end", "settled", "dirty", "version", "built_at"].map(Alias::new))
+        .columns(["site_id", "day", "day_start", "day_end", "dirty", "version", "built_at"].map(Alias::new))
         .values_panic([
             site_id.into(),
             day.clone().into(),
             start.into(),
             end.into(),
-            settled.into(),
             true.into(),
             0i64.into(),
             now_ms.into(),
@@ -48,7 +45,7 @@ pub async fn claim(
                         "CASE WHEN {days_table}.day_end <> excluded.day_end THEN TRUE ELSE {days_table}.dirty END"
                     )),
                 )
-                .update_columns(["day_start", "day_end", "settled"].map(Alias::new))
+                .update_columns(["day_start", "day_end"].map(Alias::new))
                 .to_owned(),
         );
     db.execute(backend.build(&insert)).await?;

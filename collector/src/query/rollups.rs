@@ -132,7 +132,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
     build(db, site, day, None, now_ms).await
 }
 
-/// Builds the settled part of a local day: the anonymous visits that started before `cut` (see `settled`).
+/// Builds the settled part of a local day: the visits that started before `cut` (see `settled`).
 pub async fn build_settled(
     db: &DatabaseConnection,
     site: &Site,
@@ -155,7 +155,7 @@ async fn build(
     let day_text = day.to_string();
 
     let bounds = (start, cut.unwrap_or(end));
-    let claim = rollup_day::claim(db, "rollup_days", site.id, day_text.clone(), bounds, cut.is_some(), now_ms).await?;
+    let claim = rollup_day::claim(db, "rollup_days", site.id, day_text.clone(), bounds, now_ms).await?;
 
     let mut rows: Vec<Vec<SqlValue>> = Vec::new();
     let all = Needs { events: true, scroll: true, sessions: true, visitors: false };
@@ -164,7 +164,7 @@ async fn build(
     for dimension in dimensions {
         let dims: Vec<Dimension> = dimension.into_iter().collect();
         let whole = Span::of_site(site, (start, end), &dims, raw::Who::All);
-        let span = Span { visits: cut.map(raw::Visits::SettledBefore).unwrap_or_default(), ..whole };
+        let span = Span { visits: cut.map(raw::Visits::StartedBefore).unwrap_or_default(), ..whole };
         for (key, cell) in raw::cells(db, &span, all).await? {
             if cell.partial == Partial::default() && dimension.is_some() {
                 continue;

@@ -3,30 +3,24 @@
 //! sessions — a whole day's worth by the evening (≈ 330,000 events at 10 M events a month), which made the
 //! dashboard's top pages ≈ 4× slower at the end of a day than at noon (BENCHMARKS.md, "The end of the day").
 //!
-//! A day's data split at an instant `cut` into the anonymous visits that started before it, the anonymous visits
-//! that started from it and the identified visits adds up to the whole (`raw::Visits`): every event and page view
-//! belongs to one visit, a visit's events are never before its start, and a visit is anonymous or identified for
-//! all its events. The rollup job builds the first part — the settled part — once those visits have ended (an
-//! anonymous visit ends 30 minutes after its last event), and queries read it as they read a past day's rollups,
-//! adding the other two raw:
+//! A day's data split at an instant `cut` into the visits that started before it and the visits that started
+//! from it adds up to the whole (`raw::Visits`): every event and page view belongs to one visit, and a visit's
+//! events are never before its start. The rollup job builds the first part — the settled part — once the visits
+//! that started before `cut` have ended, and queries read it as they read a past day's rollups, adding the
+//! visits started from `cut` raw:
 //! - additive metrics: the local day's rollups (`rollups::build_settled`), whose bookkeeping row in
-//!   `rollup_days` ends at `cut` instead of the day's end and is flagged `settled`;
+//!   `rollup_days` ends at `cut` instead of the day's end;
 //! - anonymous visitors: the UTC day's anonymous visitors of the visits started in `[day start, cut)`
 //!   (`visitors::build_settled`), and those of the later visits that no earlier visit of the same visitor had
 //!   in the same cell (`raw::anonymous_newcomers`: visitor hashes hold for one UTC day, so a distinct count
 //!   of the UTC day is the settled count plus the newcomers). Only where no local midnight falls inside the
 //!   UTC day's part of the range, so that one time bucket holds it;
-//! - identified users: read raw for the whole day (`returns`), like their visits.
-//!
-//! Identified visits stay out because they go on: an identified visit ends four hours after its last event,
-//! thirty days with `remember`, so a user active all day would hold the cut at their visit's start, or make the
-//! part dirty with every event (measured at 10 M events a month: the part stayed 0–2 h long, and the end of the
-//! day read ≈ raw). The day's identified visits are few (a few thousand at 10 M) and read from their sessions.
+//! - identified users: the (value, user) rows of the visits started in `[day start, cut)` in
+//!   `identified_rollups`, read together with the raw pairs of the later visits (`returns::raw_newcomers`).
 //!
 //! A settled part is exact as long as it is clean: the writer marks every rollup row that ends after the
-//! start of an anonymous visit it touches dirty (`ingest/writer.rs`), and a visit it identifies, which takes in
-//! a settled part whose visit goes on late or becomes identified; a dirty settled part is read raw and built
-//! again. The whole day replaces it when the day is over.
+//! start of a visit it touches dirty (`ingest/writer.rs`), which takes in a settled part whose visit goes on;
+//! a dirty settled part is read raw and built again. The whole day replaces it when the day is over.
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
@@ -42,11 +36,11 @@ const DAY_MS: i64 = 86_400_000;
 /// How long a dirty settled part waits before it is built again.
 const REBUILD_AFTER_MS: i64 = 10 * 60_000;
 
-/// Where today's settled part ends for a site now: at a whole hour, no later than the start of every anonymous
-/// visit of today still open (a later event of theirs would make the part dirty at once) and than the inactivity
-/// timeout ago (a visit of the last minutes may still be on its way through the spool). Identified visits are
-/// not in the part, and anonymous visits open since an earlier day (rare: half an hour between events across
-/// midnight) make it dirty when they go on.
+/// Where today's settled part ends for a site now: at a whole hour, no later than the start of every visit of
+/// today still open (a later event of theirs would make the part dirty at once) and than the inactivity timeout
+/// ago (a visit of the last minutes may still be on its way through the spool). Visits open since an earlier
+/// day (an identified user's session lasts up to 30 days with `remember`) would hold it back for weeks: they
+/// make the part dirty when they go on whatever the cut, as they do every rolled-up day since their start.
 pub async fn cut(db: &DatabaseConnection, site: &Site, now_ms: i64) -> Result<i64, DbErr> {
     let today_start =
         day_start_ms(site.timezone, local_day(site.timezone, now_ms)).min(now_ms - now_ms.rem_euclid(DAY_MS));
@@ -55,8 +49,7 @@ pub async fn cut(db: &DatabaseConnection, site: &Site, now_ms: i64) -> Result<i6
         .expr_as(Expr::cust("MIN(started_at)"), Alias::new("first"))
         .and_where(Expr::col(Alias::new("site_id")).eq(site.id))
         .and_where(Expr::col(Alias::new("started_at")).gte(today_start))
-        .and_where(Expr::col(Alias::new("ended_at")).is_null())
-        .and_where(Expr::col(Alias::new("user_hash")).is_null());
+        .and_where(Expr::col(Alias::new("ended_at")).is_null());
     let row = db.query_one(db.get_database_backend().build(&open)).await?;
     let first_open: Option<i64> = row.map(|r| r.try_get("", "first")).transpose()?.flatten();
     let settled_until = first_open.unwrap_or(i64::MAX).min(now_ms - ANONYMOUS_TIMEOUT_MS);
@@ -105,9 +98,9 @@ async fn parts(db: &DatabaseConnection, site: &Site, cut: i64, now_ms: i64, alwa
 }
 
 /// Whether a day's row is missing, a settled part that ends an hour or more before `cut`, or dirty and built
-/// more than `REBUILD_AFTER_MS` ago. Late events and visits identified after they ended make the part dirty;
-/// the pause keeps a stream of them from having the part rebuilt every minute — a build reads the day so far —
-/// while the part is read raw meanwhile.
+/// more than `REBUILD_AFTER_MS` ago. A visit that goes on from an earlier day (an identified user's, up to 30 days
+/// with `remember`) makes the part dirty whatever the cut; the pause keeps such traffic from having the part
+/// rebuilt every minute — a build reads the day so far — while the part is read raw meanwhile.
 async fn behind(
     db: &DatabaseConnection,
     table: &str,

@@ -82,7 +82,7 @@ pub async fn count(db: &DatabaseConnection, span: &Span<'_>, range: &DateRange) 
         Ok::<Cells, DbErr>(cells)
     };
     let settled_rows = read_settled(db, span.site_id, dimension, &settled);
-    let identified = identified::count(db, span, &clean);
+    let identified = identified::count(db, span, &clean, &settled);
     let rolled_up = read(db, span.site_id, dimension, &clean);
     // The three reads are independent, and the first two are the query's largest: on PostgreSQL they are asked
     // at the same time. On SQLite they are asked one after the other: measured at 1 M events, side by side made
@@ -246,7 +246,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
     let (u_start, u_end) = (u * DAY_MS, (u + 1) * DAY_MS);
     let day_text = day.to_string();
     let claim =
-        rollup_day::claim(db, "visitor_rollup_days", site.id, day_text.clone(), (u_start, u_end), false, now_ms).await?;
+        rollup_day::claim(db, "visitor_rollup_days", site.id, day_text.clone(), (u_start, u_end), now_ms).await?;
 
     let pieces = local_days(site.timezone, u);
     let mut spans: Vec<(String, i64, i64)> = vec![(String::new(), u_start, u_end)];
@@ -290,9 +290,9 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
 }
 
 /// Builds the settled part `[day start, cut)` of a UTC day for a site (see `settled`): the anonymous visitors of
-/// the visits that started in it, for the totals and per value of each rolled-up dimension, as piece ''.
-/// Identified users are not settled (their visits go on): the day's rows of them are cleared, and queries read
-/// today's users raw until the day is built whole.
+/// the visits that started in it, for the totals and per value of each rolled-up dimension, as piece '', and
+/// their identified users as rows of the piece starting at the day's start (no returns: the day is not in a
+/// stretch of clean days until it is built whole).
 pub async fn build_settled(
     db: &DatabaseConnection,
     site: &Site,
@@ -302,14 +302,19 @@ pub async fn build_settled(
 ) -> Result<(), DbErr> {
     let u_start = (day - NaiveDate::default()).num_days() * DAY_MS;
     let day_text = day.to_string();
-    let claim =
-        rollup_day::claim(db, "visitor_rollup_days", site.id, day_text.clone(), (u_start, cut), true, now_ms).await?;
+    let claim = rollup_day::claim(db, "visitor_rollup_days", site.id, day_text.clone(), (u_start, cut), now_ms).await?;
     let mut rows: Vec<Vec<SqlValue>> = Vec::new();
+    let mut identified_rows: BTreeSet<identified::IdentifiedRow> = BTreeSet::new();
     for dimension in std::iter::once(None).chain(Dimension::ALL.into_iter().filter(|d| rolled_up(*d)).map(Some)) {
         rows.extend(anonymous_rows(db, site, &day_text, "", (u_start, cut), dimension).await?);
+        let dims: Vec<Dimension> = dimension.into_iter().collect();
+        let span = Span::of_site(site, (u_start, cut), &dims, Who::Identified);
+        identified_rows.extend(identified::piece_rows(db, &span, dimension).await?);
     }
     let columns = ["site_id", "day", "piece", "dimension", "value", "visitors"];
-    let tables = [("visitor_rollups", &columns[..], rows), (identified::TABLE, &identified::COLUMNS[..], Vec::new())];
+    let identified_values = identified_rows.iter().map(|r| r.values(site.id, &day_text)).collect();
+    let tables =
+        [("visitor_rollups", &columns[..], rows), (identified::TABLE, &identified::COLUMNS[..], identified_values)];
     claim.commit(db, tables, now_ms).await
 }
 
