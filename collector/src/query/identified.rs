@@ -36,7 +36,7 @@ pub async fn count(
         [(run_start, run_end)] => {
             let stretch = ((run_start * DAY_MS).max(span.start), (run_end * DAY_MS).min(span.end));
             // The day right after the stretch (today) may have its settled part's users rolled up.
-            let after = settled.get(&run_end).copied().filter(|(from, _)| *from == stretch.1);
+            let after = settled.get(run_end).copied().filter(|(from, _)| *from == stretch.1);
             super::returns::count(db, span, stretch, after).await
         }
         _ => count_by_union(db, span, clean).await,

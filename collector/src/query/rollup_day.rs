@@ -62,13 +62,16 @@ pub async fn claim(
     Ok(Claim { days_table, site_id, day, version })
 }
 
+/// A table's name, its columns and the day's rows for it.
+pub type TableRows<'a> = (&'a str, &'a [&'a str], Vec<Vec<SqlValue>>);
+
 impl Claim {
     /// Replaces the day's rows of each table (whose rows' first two columns are `site_id` and `day`) and marks
     /// the day clean if it is still the version claimed.
     pub async fn commit<const N: usize>(
         self,
         db: &DatabaseConnection,
-        tables: [(&str, &[&str], Vec<Vec<SqlValue>>); N],
+        tables: [TableRows<'_>; N],
         now_ms: i64,
     ) -> Result<(), DbErr> {
         self.commit_then(db, tables, Vec::new(), now_ms).await
@@ -79,7 +82,7 @@ impl Claim {
     pub async fn commit_then<const N: usize>(
         self,
         db: &DatabaseConnection,
-        tables: [(&str, &[&str], Vec<Vec<SqlValue>>); N],
+        tables: [TableRows<'_>; N],
         then: Vec<Statement>,
         now_ms: i64,
     ) -> Result<(), DbErr> {
