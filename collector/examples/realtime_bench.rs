@@ -76,7 +76,9 @@ async fn main() -> anyhow::Result<()> {
                     page: Some(&pages[page]),
                     group: group.map(|g| groups[g].as_str()),
                     identified,
+                    user: None,
                     ttl_ms: 10 * 60 * 1000,
+                    visit_timeout_ms: 10 * 60 * 1000,
                     new_session_id: visitor as i64,
                     new_session_started_ms: base - ago,
                 };
@@ -118,7 +120,9 @@ async fn main() -> anyhow::Result<()> {
             page: Some(&pages[(i as usize * 7) % PAGES]),
             group: Some(&groups[i as usize % GROUPS]),
             identified: false,
+            user: None,
             ttl_ms: 10 * 60 * 1000,
+            visit_timeout_ms: 10 * 60 * 1000,
             new_session_id: 1,
             new_session_started_ms: now_ms(),
         };

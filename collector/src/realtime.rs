@@ -370,7 +370,9 @@ mod tests {
             page: Some("/here"),
             group: None,
             identified: false,
+            user: None,
             ttl_ms: 60_000,
+            visit_timeout_ms: 60_000,
             new_session_id: 5,
             new_session_started_ms: now_ms(),
         };

@@ -39,9 +39,13 @@ pub struct Event {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub props: BTreeMap<String, PropValue>,
-    /// Keyed hash of the site's user id (identify events and identified sessions).
+    /// Keyed hash of the site's user id, on the `identify` event that named them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_hash: Option<String>,
+    /// The user the visit belongs to as the session store knows it (by this event, earlier in the visit, or by
+    /// an earlier visit whose identity it keeps): it becomes the session's `user_hash`, not the event's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_user: Option<String>,
     #[serde(default)]
     pub enrichment: Enrichment,
 }

@@ -110,7 +110,9 @@ pub struct PipelineConfig {
     pub user_key: [u8; 32],
 }
 
-/// Identified sessions last longer: a signed-in user reading for an hour is one visit (DESIGN.md §4).
+/// How long the session store keeps who an identified visitor is: 4 h after their latest event, 30 days with
+/// `remember`. Visits still end after the inactivity timeout (a visit means the same for every visitor); the
+/// next visit within this time is the same user's.
 const IDENTIFIED_TTL_MS: i64 = 4 * 3600 * 1000;
 const REMEMBERED_TTL_MS: i64 = 30 * 86_400_000;
 
@@ -215,7 +217,7 @@ impl Pipeline {
             return Err(drop(DropReason::Rate, &site, signature));
         }
         let user_hash = beacon.user.as_deref().map(|u| user_hash(&self.config.user_key, site.id, u));
-        let session = self.session(&site, &beacon, &path, visitor, previous_visitor, ts).await;
+        let session = self.session(&site, &beacon, &path, visitor, previous_visitor, ts, user_hash.as_deref()).await;
         Ok(Event {
             id: beacon.id.unwrap_or_else(uuid::Uuid::now_v7),
             site_id: site.id,
@@ -236,6 +238,7 @@ impl Pipeline {
             name: beacon.name,
             props: beacon.props,
             user_hash,
+            visit_user: session.user,
             enrichment,
         })
     }
@@ -316,6 +319,7 @@ impl Pipeline {
     /// and the visits this collector was serving continue, because every session the shared store answers is
     /// remembered locally. Only continuity across collectors is lost (and counted). A shared store that comes
     /// back without the visit (Redis restarted empty) is handed the remembered one to continue.
+    #[allow(clippy::too_many_arguments)]
     async fn session(
         &self,
         site: &Site,
@@ -324,6 +328,7 @@ impl Pipeline {
         visitor: u64,
         previous: u64,
         ts: i64,
+        user: Option<&str>,
     ) -> SessionInfo {
         let identified = beacon.kind == EventKind::Identify;
         let ttl_ms = match (identified, beacon.remember) {
@@ -342,7 +347,9 @@ impl Pipeline {
             page: Some(path),
             group: beacon.group.as_deref(),
             identified,
+            user,
             ttl_ms,
+            visit_timeout_ms: self.config.session_timeout_ms,
             new_session_id,
             new_session_started_ms,
         };
@@ -360,7 +367,7 @@ impl Pipeline {
         match answer {
             Some(Ok(info)) => {
                 if self.shared {
-                    self.fallback.remember(&site.public_id, visitor, &info, ts, ttl_ms);
+                    self.fallback.remember(&touch, &info);
                 }
                 info
             }
@@ -374,6 +381,7 @@ impl Pipeline {
                     session_id: touch.new_session_id,
                     started_ms: touch.new_session_started_ms,
                     is_new: known.is_none(),
+                    user: user.map(str::to_owned),
                 })
             }
         }

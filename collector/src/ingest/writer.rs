@@ -324,7 +324,7 @@ impl SessionDelta {
             EventKind::Engagement => {}
         }
         if self.user_hash.is_none() {
-            self.user_hash = e.user_hash.clone();
+            self.user_hash = e.user_hash.clone().or_else(|| e.visit_user.clone());
         }
         // Events arrive in time order within a batch; the earliest audience is the session's.
         if self.audience.is_none() {
@@ -390,7 +390,7 @@ async fn upsert_sessions(txn: &DatabaseTransaction, deltas: &[SessionDelta]) -> 
         ("engaged_ms", "sessions.engaged_ms + excluded.engaged_ms".to_owned()),
         ("max_scroll", "CASE WHEN sessions.max_scroll IS NULL OR excluded.max_scroll > sessions.max_scroll THEN excluded.max_scroll ELSE sessions.max_scroll END".to_owned()),
         ("screen", "COALESCE(sessions.screen, excluded.screen)".to_owned()),
-        // A session the finaliser ended that receives events again (a replay, a long identified visit) is open.
+        // A session the finaliser ended that receives events again (a replay, a late event) is open.
         ("ended_at", format!("CASE WHEN {later} THEN NULL ELSE sessions.ended_at END")),
         ("entry_page", format!("CASE WHEN {earlier} AND excluded.entry_page IS NOT NULL THEN excluded.entry_page ELSE COALESCE(sessions.entry_page, excluded.entry_page) END")),
         ("exit_page", format!("CASE WHEN {later} AND excluded.exit_page IS NOT NULL THEN excluded.exit_page ELSE COALESCE(sessions.exit_page, excluded.exit_page) END")),

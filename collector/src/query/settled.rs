@@ -28,7 +28,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use super::range::day_start_ms;
 use super::rollups;
 use super::visitors::{self, local_day};
-use crate::jobs::finaliser::ANONYMOUS_TIMEOUT_MS;
+use crate::jobs::finaliser::VISIT_TIMEOUT_MS;
 use crate::store::sites::Site;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -38,9 +38,10 @@ const REBUILD_AFTER_MS: i64 = 10 * 60_000;
 
 /// Where today's settled part ends for a site now: at a whole hour, no later than the start of every visit of
 /// today still open (a later event of theirs would make the part dirty at once) and than the inactivity timeout
-/// ago (a visit of the last minutes may still be on its way through the spool). Visits open since an earlier
-/// day (an identified user's session lasts up to 30 days with `remember`) would hold it back for weeks: they
-/// make the part dirty when they go on whatever the cut, as they do every rolled-up day since their start.
+/// ago (a visit of the last minutes may still be on its way through the spool). Visits end after 30 minutes
+/// of inactivity, identified or not, so the cut trails now by about the longest visit going on. A visit open
+/// since an earlier day (one going on across midnight, or a late replay) is not waited for: it makes the part
+/// dirty when it goes on whatever the cut, as it does the rolled-up day of its start.
 pub async fn cut(db: &DatabaseConnection, site: &Site, now_ms: i64) -> Result<i64, DbErr> {
     let today_start =
         day_start_ms(site.timezone, local_day(site.timezone, now_ms)).min(now_ms - now_ms.rem_euclid(DAY_MS));
@@ -52,7 +53,7 @@ pub async fn cut(db: &DatabaseConnection, site: &Site, now_ms: i64) -> Result<i6
         .and_where(Expr::col(Alias::new("ended_at")).is_null());
     let row = db.query_one(db.get_database_backend().build(&open)).await?;
     let first_open: Option<i64> = row.map(|r| r.try_get("", "first")).transpose()?.flatten();
-    let settled_until = first_open.unwrap_or(i64::MAX).min(now_ms - ANONYMOUS_TIMEOUT_MS);
+    let settled_until = first_open.unwrap_or(i64::MAX).min(now_ms - VISIT_TIMEOUT_MS);
     Ok(settled_until - settled_until.rem_euclid(HOUR_MS))
 }
 
@@ -98,9 +99,9 @@ async fn parts(db: &DatabaseConnection, site: &Site, cut: i64, now_ms: i64, alwa
 }
 
 /// Whether a day's row is missing, a settled part that ends an hour or more before `cut`, or dirty and built
-/// more than `REBUILD_AFTER_MS` ago. A visit that goes on from an earlier day (an identified user's, up to 30 days
-/// with `remember`) makes the part dirty whatever the cut; the pause keeps such traffic from having the part
-/// rebuilt every minute — a build reads the day so far — while the part is read raw meanwhile.
+/// more than `REBUILD_AFTER_MS` ago. A visit that goes on from an earlier day (across midnight) makes the part
+/// dirty whatever the cut; the pause keeps such traffic from having the part rebuilt every minute — a build
+/// reads the day so far — while the part is read raw meanwhile.
 async fn behind(
     db: &DatabaseConnection,
     table: &str,

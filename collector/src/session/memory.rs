@@ -18,13 +18,19 @@ use super::{
 struct Session {
     id: i64,
     started_ms: i64,
+    /// The latest event's time: the visit is over `visit_timeout_ms` after it.
+    last_ms: i64,
+    visit_timeout_ms: i64,
+    /// When the entry — the visit, and the identity that outlives it — is gone.
     expires_ms: i64,
-    /// The longest timeout any event gave the session (identified visits last longer).
+    /// The longest TTL any event gave the entry (an identified visitor is kept 4 h, or 30 days remembered).
     ttl_ms: i64,
     page: Option<String>,
     group: Option<String>,
-    /// Identified once, identified for the rest of the session.
+    /// Identified once, identified while the entry lives (over later visits too).
     identified: bool,
+    /// The user hash the visitor was identified as.
+    user: Option<String>,
     /// The presence member the session is counted under ('' before its first touch): when it changes (the
     /// visitor identified, or the session moved to the new day's hash), the old one leaves presence.
     member: String,
@@ -35,13 +41,21 @@ impl Session {
         Session {
             id,
             started_ms,
+            last_ms: started_ms,
+            visit_timeout_ms: 0,
             expires_ms: 0,
             ttl_ms: 0,
             page: None,
             group: None,
             identified: false,
+            user: None,
             member: String::new(),
         }
+    }
+
+    /// The visit is still going on at `now_ms` (a backfill from before it began is not part of it).
+    fn visit_open_at(&self, now_ms: i64) -> bool {
+        self.started_ms <= now_ms && now_ms <= self.expires_ms && now_ms - self.last_ms <= self.visit_timeout_ms
     }
 }
 
@@ -80,34 +94,34 @@ impl MemoryStore {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Records a session the shared store answered for this event, so that this store can continue it. Nothing
+    /// Records the session the shared store answered for a touch, so that this store can continue it. Nothing
     /// enters presence: the visitor is counted where the touch went. Bounded by [`MAX_REMEMBERED`].
-    pub fn remember(&self, site: &str, visitor: u64, session: &SessionInfo, now_ms: i64, ttl_ms: i64) {
+    pub fn remember(&self, t: &Touch<'_>, session: &SessionInfo) {
         let mut state = self.lock();
-        state.sweep_now_and_then(now_ms);
+        state.sweep_now_and_then(t.now_ms);
         let full = state.sessions.len() >= MAX_REMEMBERED;
-        match state.sessions.entry((site.to_owned(), visitor)) {
-            Entry::Occupied(mut entry) => {
-                let s = entry.get_mut();
+        let s = match state.sessions.entry((t.site.to_owned(), t.visitor)) {
+            Entry::Occupied(entry) => {
+                let s = entry.into_mut();
                 if s.id != session.session_id {
-                    // Another collector's visit won in Redis: that one is the visit now. Presence fields stay, so
-                    // a later local touch still moves the visitor out of where this store counted them.
+                    // Another visit is the visit now (another collector's won in Redis, or the last one ended).
+                    // Presence fields stay, so a later local touch still moves the visitor out of where this
+                    // store counted them.
                     s.id = session.session_id;
                     s.started_ms = session.started_ms;
-                    s.ttl_ms = 0;
-                    s.expires_ms = 0;
                 }
-                // As in `touch`: the longest timeout the visit was given holds (Redis keeps it the same way).
-                s.ttl_ms = s.ttl_ms.max(ttl_ms);
-                s.expires_ms = s.expires_ms.max(now_ms + s.ttl_ms);
+                s
             }
-            Entry::Vacant(entry) if !full => {
-                let mut s = Session::new(session.session_id, session.started_ms);
-                s.ttl_ms = ttl_ms;
-                s.expires_ms = now_ms + ttl_ms;
-                entry.insert(s);
-            }
-            Entry::Vacant(_) => {}
+            Entry::Vacant(entry) if !full => entry.insert(Session::new(session.session_id, session.started_ms)),
+            Entry::Vacant(_) => return,
+        };
+        // As in `touch`: the longest TTL the entry was given holds (Redis keeps it the same way).
+        s.ttl_ms = s.ttl_ms.max(t.ttl_ms);
+        s.expires_ms = s.expires_ms.max(t.now_ms + s.ttl_ms);
+        s.last_ms = s.last_ms.max(t.now_ms);
+        s.visit_timeout_ms = t.visit_timeout_ms;
+        if session.user.is_some() {
+            s.user.clone_from(&session.user);
         }
     }
 
@@ -117,7 +131,7 @@ impl MemoryStore {
         let state = self.lock();
         let open = |v: u64| {
             let s = state.sessions.get(&(site.to_owned(), v))?;
-            (s.started_ms <= now_ms && now_ms <= s.expires_ms).then_some((s.id, s.started_ms))
+            s.visit_open_at(now_ms).then_some((s.id, s.started_ms))
         };
         open(visitor).or_else(|| if previous_visitor != visitor { open(previous_visitor) } else { None })
     }
@@ -169,6 +183,11 @@ impl SessionStore for MemoryStore {
                 if s.expires_ms <= t.now_ms {
                     *s = Session::new(t.new_session_id, t.new_session_started_ms);
                     opened = true;
+                } else if t.now_ms - s.last_ms > t.visit_timeout_ms {
+                    // The visit is over, the identity is not: the next visit opens here and stays the user's.
+                    s.id = t.new_session_id;
+                    s.started_ms = t.new_session_started_ms;
+                    opened = true;
                 }
             })
             .or_insert_with(|| {
@@ -177,9 +196,14 @@ impl SessionStore for MemoryStore {
             });
         // A visit re-opened under the start it had elsewhere did not begin with this event.
         let is_new = opened && t.new_session_started_ms >= t.now_ms;
-        // An identified session keeps its longer timeout for the rest of the visit; late events never shorten it.
+        // An identified visitor keeps the longer TTL until it runs out; late events never shorten it.
         session.ttl_ms = session.ttl_ms.max(t.ttl_ms);
         session.expires_ms = session.expires_ms.max(t.now_ms + session.ttl_ms);
+        session.last_ms = session.last_ms.max(t.now_ms);
+        session.visit_timeout_ms = t.visit_timeout_ms;
+        if let Some(user) = t.user {
+            session.user = Some(user.to_owned());
+        }
         if let Some(page) = t.page {
             session.page = Some(page.to_owned());
         }
@@ -189,7 +213,8 @@ impl SessionStore for MemoryStore {
         session.identified |= t.identified;
         let member = presence_member(t.visitor, session.identified);
         let previous = std::mem::replace(&mut session.member, member.clone());
-        let info = SessionInfo { session_id: session.id, started_ms: session.started_ms, is_new };
+        let info =
+            SessionInfo { session_id: session.id, started_ms: session.started_ms, is_new, user: session.user.clone() };
         let (page, group) = (session.page.clone(), session.group.clone());
         let live = state.live.entry(t.site.to_owned()).or_default();
         if !previous.is_empty() && previous != member {
@@ -267,7 +292,7 @@ mod tests {
     const MINUTE: i64 = 60_000;
 
     fn answered(id: i64, started_ms: i64) -> SessionInfo {
-        SessionInfo { session_id: id, started_ms, is_new: false }
+        SessionInfo { session_id: id, started_ms, is_new: false, user: None }
     }
 
     fn touch(visitor: u64, now_ms: i64) -> Touch<'static> {
@@ -279,17 +304,24 @@ mod tests {
             page: Some("/"),
             group: None,
             identified: false,
+            user: None,
             ttl_ms: 30 * MINUTE,
+            visit_timeout_ms: 30 * MINUTE,
             new_session_id: 999,
             new_session_started_ms: now_ms,
         }
+    }
+
+    /// What the pipeline tells the fallback after Redis answered a touch of `visitor` at `now_ms`.
+    fn remember(store: &MemoryStore, visitor: u64, now_ms: i64, ttl_ms: i64, answer: SessionInfo) {
+        store.remember(&Touch { ttl_ms, ..touch(visitor, now_ms) }, &answer);
     }
 
     #[tokio::test]
     async fn a_remembered_session_is_continued_by_a_later_touch_and_counts_no_presence_until_then() {
         let store = MemoryStore::new();
         let t0 = chrono::Utc::now().timestamp_millis();
-        store.remember("s", 1, &answered(42, t0 - 5 * MINUTE), t0, 30 * MINUTE);
+        remember(&store, 1, t0, 30 * MINUTE, answered(42, t0 - 5 * MINUTE));
         assert_eq!(store.presence("s", Scope::Site, t0).await.unwrap().visitors(), 0);
         let during = store.touch(&touch(1, t0 + MINUTE)).await.unwrap();
         assert_eq!(during, answered(42, t0 - 5 * MINUTE));
@@ -300,7 +332,7 @@ mod tests {
     fn known_answers_only_open_visits_under_todays_or_yesterdays_hash() {
         let store = MemoryStore::new();
         let t0 = 1_800_000_000_000;
-        store.remember("s", 1, &answered(42, t0 - 5 * MINUTE), t0, 30 * MINUTE);
+        remember(&store, 1, t0, 30 * MINUTE, answered(42, t0 - 5 * MINUTE));
         assert_eq!(store.known("s", 1, 1, t0 + 30 * MINUTE), Some((42, t0 - 5 * MINUTE)), "up to its timeout");
         assert_eq!(store.known("s", 1, 1, t0 + 30 * MINUTE + 1), None, "then it is over");
         assert_eq!(store.known("s", 2, 1, t0 + MINUTE), Some((42, t0 - 5 * MINUTE)), "crossing midnight");
@@ -310,16 +342,32 @@ mod tests {
     }
 
     #[test]
-    fn remembering_keeps_the_longest_timeout_and_follows_a_new_visit() {
+    fn an_identified_visit_ends_after_the_visit_timeout_and_a_new_visit_wins() {
         let store = MemoryStore::new();
         let t0 = 1_800_000_000_000;
-        store.remember("s", 1, &answered(42, t0), t0, 4 * 60 * MINUTE);
-        store.remember("s", 1, &answered(42, t0), t0 + MINUTE, 30 * MINUTE);
-        assert_eq!(store.known("s", 1, 1, t0 + 3 * 60 * MINUTE), Some((42, t0)), "identified: four hours");
-        // Another collector's visit won in Redis: that one is remembered from now on.
-        store.remember("s", 1, &answered(43, t0 + 2 * MINUTE), t0 + 2 * MINUTE, 30 * MINUTE);
+        remember(&store, 1, t0, 4 * 60 * MINUTE, answered(42, t0));
+        remember(&store, 1, t0 + MINUTE, 30 * MINUTE, answered(42, t0));
+        assert_eq!(store.known("s", 1, 1, t0 + 31 * MINUTE), Some((42, t0)), "30 minutes after the last event");
+        assert_eq!(store.known("s", 1, 1, t0 + 32 * MINUTE), None, "identified or not, the visit is over");
+        // Another visit is the visit now (another collector's won in Redis): that one is remembered.
+        remember(&store, 1, t0 + 2 * MINUTE, 30 * MINUTE, answered(43, t0 + 2 * MINUTE));
         assert_eq!(store.known("s", 1, 1, t0 + 3 * MINUTE), Some((43, t0 + 2 * MINUTE)));
         assert_eq!(store.known("s", 1, 1, t0 + 33 * MINUTE), None);
+    }
+
+    #[tokio::test]
+    async fn an_identity_outlives_its_visit_and_goes_with_the_next_one() {
+        let store = MemoryStore::new();
+        let t0 = chrono::Utc::now().timestamp_millis() - 3 * 60 * MINUTE;
+        let identify = Touch { identified: true, user: Some("u1"), ttl_ms: 4 * 60 * MINUTE, ..touch(5, t0) };
+        let first = store.touch(&identify).await.unwrap();
+        assert_eq!(first.user.as_deref(), Some("u1"));
+        let back = Touch { new_session_id: 1000, ..touch(5, t0 + 2 * 60 * MINUTE) };
+        let second = store.touch(&back).await.unwrap();
+        assert!(second.is_new, "two hours later: a new visit");
+        assert_eq!((second.session_id, second.user.as_deref()), (1000, Some("u1")), "of the same user");
+        let after = Touch { new_session_id: 1001, ..touch(5, t0 + 7 * 60 * MINUTE) };
+        assert_eq!(store.touch(&after).await.unwrap().user, None, "four hours without an event: forgotten");
     }
 
     #[test]
@@ -327,14 +375,14 @@ mod tests {
         let store = MemoryStore::new();
         let t0 = 1_800_000_000_000;
         for v in 0..MAX_REMEMBERED as u64 + 10 {
-            store.remember("s", v, &answered(v as i64 + 1, t0), t0, 30 * MINUTE);
+            remember(&store, v, t0, 30 * MINUTE, answered(v as i64 + 1, t0));
         }
         assert_eq!(store.lock().sessions.len(), MAX_REMEMBERED, "full: new visitors are not remembered");
-        store.remember("s", 0, &answered(1, t0), t0 + MINUTE, 30 * MINUTE);
+        remember(&store, 0, t0 + MINUTE, 30 * MINUTE, answered(1, t0));
         assert_eq!(store.known("s", 0, 0, t0 + 31 * MINUTE), Some((1, t0)), "known visitors still are");
         // An hour later all but one have expired; the next sweep drops them.
         for v in 0..SWEEP_EVERY as u64 {
-            store.remember("s", u64::MAX - v, &answered(7, t0 + 60 * MINUTE), t0 + 60 * MINUTE, 30 * MINUTE);
+            remember(&store, u64::MAX - v, t0 + 60 * MINUTE, 30 * MINUTE, answered(7, t0 + 60 * MINUTE));
         }
         let left = store.lock().sessions.len();
         assert!(left <= SWEEP_EVERY as usize, "expired sessions swept ({left} left)");

@@ -65,8 +65,15 @@ pub struct Touch<'a> {
     pub page: Option<&'a str>,
     pub group: Option<&'a str>,
     pub identified: bool,
-    /// Sliding inactivity timeout for this session.
+    /// The user this event identifies (keyed hash): set on `identify` events.
+    pub user: Option<&'a str>,
+    /// How long the visitor's entry lives after this event, sliding: the visit timeout, or for `identify` how
+    /// long the identity is kept (4 h; 30 days remembered). The longest given holds.
     pub ttl_ms: i64,
+    /// Inactivity that ends a visit, identified or not: a later event opens a new visit, which keeps the
+    /// identity while the entry lives. A visit means the same for every visitor, so the durations of anonymous
+    /// and identified visits compare (and a visit never runs for days).
+    pub visit_timeout_ms: i64,
     /// The id to use if this touch opens a new session.
     pub new_session_id: i64,
     /// The start to give a session this touch opens: `now_ms`, or — when the store lost a visit this collector
@@ -75,12 +82,15 @@ pub struct Touch<'a> {
     pub new_session_started_ms: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     pub session_id: i64,
     pub started_ms: i64,
     /// This event began the visit (not: the store had to re-create a visit it had lost).
     pub is_new: bool,
+    /// The user the visitor is identified as (keyed hash): by this event, earlier in the visit, or by an
+    /// earlier visit whose identity the store still keeps.
+    pub user: Option<String>,
 }
 
 /// Who is on a site now: counts over the last [`PRESENCE_WINDOW_MS`].

@@ -188,11 +188,13 @@ impl SessionStore for RedisStore {
             .arg(presence_key(t.site, Scope::Site, true))
             .arg(index_key(t.site, "pages"))
             .arg(index_key(t.site, "groups"))
-            .arg(t.new_session_started_ms);
+            .arg(t.new_session_started_ms)
+            .arg(t.visit_timeout_ms)
+            .arg(t.user.unwrap_or(""));
         let mut conn = self.connection()?;
-        let (session_id, started_ms, is_new): (i64, i64, i64) =
+        let (session_id, started_ms, is_new, user): (i64, i64, i64, String) =
             self.bounded(invocation.invoke_async(&mut conn)).await?;
-        Ok(SessionInfo { session_id, started_ms, is_new: is_new == 1 })
+        Ok(SessionInfo { session_id, started_ms, is_new: is_new == 1, user: (!user.is_empty()).then_some(user) })
     }
 
     async fn salt(&self, day: chrono::NaiveDate, candidate: [u8; 32]) -> Result<[u8; 32], StoreError> {

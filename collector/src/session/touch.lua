@@ -11,8 +11,14 @@
 -- ARGV[12] index of live groups                ff:livegroups:{site}
 -- ARGV[13] start (ms) for a new session: now, or the start of a visit the collector still knows and this
 --          Redis lost (it restarted empty); such a visit continues under its id and start, and is not new.
+-- ARGV[14] visit timeout (ms): inactivity that ends a visit, identified or not
+-- ARGV[15] user hash this event identifies ('' = none)
 --
--- Returns {session id, start (ms), 1 if this event began the visit else 0}.
+-- The hash lives for ARGV[2] after the latest event, the longest TTL given: 30 min, or for an identified visitor
+-- 4 h (30 days remembered). It holds the current visit and the visitor's identity; a visit ends after ARGV[14]
+-- of inactivity, and the next one opens in the same hash, keeping the identity and the presence member.
+--
+-- Returns {session id, start (ms), 1 if this event began the visit else 0, user hash or ''}.
 --
 -- Presence keys for pages and groups are built here from the prefixes. They share the `{site}` hash tag with
 -- KEYS[1], so on Redis Cluster they live in the same slot and the script stays atomic.
@@ -22,7 +28,8 @@ local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[8])
 local ttl = tonumber(ARGV[2])
 local is_new = 0
-local fields = {'id', 'start', 'page', 'group', 'member', 'last', 'ttl'}
+local idle = tonumber(ARGV[14])
+local fields = {'id', 'start', 'page', 'group', 'member', 'last', 'ttl', 'user'}
 local s = redis.call('HMGET', KEYS[1], unpack(fields))
 if not s[1] then
   if KEYS[2] ~= KEYS[1] and redis.call('EXISTS', KEYS[2]) == 1 then
@@ -37,12 +44,22 @@ local last = tonumber(s[6] or '')
 if s[1] and last and now - last > kept then
   s = {false}
 end
+local user = s[8]
+if user == '' then user = false end
 if not s[1] then
-  s = {ARGV[3], ARGV[13], false, false, false, false, false}
+  s = {ARGV[3], ARGV[13], false, false, false, false, false, false}
   is_new = 1
   kept = ttl
+  user = false
+elseif last and now - last > idle then
+  -- The visit is over, the identity is not: the next visit opens here and stays the user's.
+  s[1] = ARGV[3]
+  s[2] = ARGV[13]
+  is_new = 1
 end
--- An identified session keeps its longer timeout for the rest of the visit (4 h, or 30 days remembered).
+local stored_user = user
+if ARGV[15] ~= '' then user = ARGV[15] end
+-- An identified visitor keeps the longer TTL (4 h, or 30 days remembered) until it runs out.
 if ttl < kept then ttl = kept end
 -- An empty stored page or group means none.
 if s[3] == '' then s[3] = false end
@@ -92,8 +109,9 @@ if group then mark(ARGV[12], group) end
 
 if is_new == 1 then
   redis.call('HSET', KEYS[1], 'id', s[1], 'start', s[2], 'member', member, 'page', page or '', 'group', group or '',
-    'last', now, 'ttl', ttl)
+    'last', now, 'ttl', ttl, 'user', user or '')
 else
+  if user and user ~= stored_user then redis.call('HSET', KEYS[1], 'user', user) end
   if moved or not s[5] then
     redis.call('HSET', KEYS[1], 'member', member, 'page', page or '', 'group', group or '')
   end
@@ -103,4 +121,4 @@ end
 redis.call('PEXPIRE', KEYS[1], ttl)
 local began = 0
 if is_new == 1 and tonumber(ARGV[13]) >= now then began = 1 end
-return {s[1], s[2], began}
+return {s[1], s[2], began, user or ''}

@@ -28,7 +28,9 @@ fn touch<'a>(site: &'a str, visitor: u64, page: &'a str) -> Touch<'a> {
         page: Some(page),
         group: None,
         identified: false,
+        user: None,
         ttl_ms: 30 * 60 * 1000,
+        visit_timeout_ms: 30 * 60 * 1000,
         new_session_id: rand::random::<i64>() & i64::MAX,
         new_session_started_ms: now,
     }
@@ -55,6 +57,7 @@ async fn a_touch_after_the_timeout_opens_a_new_session(store: &dyn SessionStore)
     let site = site();
     let mut t = touch(&site, 7, "/");
     t.ttl_ms = 150;
+    t.visit_timeout_ms = 150;
     let first = store.touch(&t).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     let later = store.touch(&at(&t, now())).await.unwrap();
@@ -211,26 +214,58 @@ async fn event_times_decide_the_timeout_for_backfills(store: &dyn SessionStore) 
     assert_ne!(later.session_id, morning.session_id);
 }
 
-/// After `identify` (4 h timeout), the visit's later anonymous-looking events keep the 4 hours.
-async fn an_identified_session_keeps_its_longer_timeout(store: &dyn SessionStore) {
+/// After `identify` the store keeps who the visitor is for 4 h; the visit itself still ends after 30 minutes of
+/// inactivity. The next visit is new, and the same user's, as is the presence it counts under.
+async fn an_identity_outlives_its_visit(store: &dyn SessionStore) {
     let site = site();
     let mut t = touch(&site, 12, "/");
     t.now_ms = now() - 6 * 3_600_000;
     t.new_session_started_ms = t.now_ms;
     let first = store.touch(&t).await.unwrap();
+    assert_eq!(first.user, None);
     t.identified = true;
+    t.user = Some("c0ffee");
     t.ttl_ms = 4 * 3_600_000;
     t.now_ms += 60_000;
-    store.touch(&t).await.unwrap();
+    let identified = store.touch(&t).await.unwrap();
+    assert_eq!((identified.session_id, identified.user.as_deref()), (first.session_id, Some("c0ffee")));
     t.identified = false;
+    t.user = None;
     t.ttl_ms = 30 * 60 * 1000;
-    t.now_ms += 60_000;
-    store.touch(&t).await.unwrap();
+    t.now_ms += 20 * 60_000;
+    let later = store.touch(&t).await.unwrap();
+    assert_eq!((later.session_id, later.user.as_deref()), (first.session_id, Some("c0ffee")), "same visit");
     t.now_ms += 3 * 3_600_000;
     t.new_session_id += 1;
     t.new_session_started_ms = t.now_ms;
     let back = store.touch(&t).await.unwrap();
-    assert_eq!(back.session_id, first.session_id, "three hours later, still the identified visit");
+    assert!(back.is_new, "three hours later: a new visit");
+    assert_eq!((back.session_id, back.started_ms), (t.new_session_id, t.now_ms));
+    assert_eq!(back.user.as_deref(), Some("c0ffee"), "of the same user");
+    t.now_ms += 5 * 3_600_000;
+    t.new_session_id += 1;
+    t.new_session_started_ms = t.now_ms;
+    let gone = store.touch(&t).await.unwrap();
+    assert!(gone.is_new);
+    assert_eq!(gone.user, None, "four hours after the last event the identity is gone");
+}
+
+/// Identified presence holds over the user's visits while the identity is kept.
+async fn the_next_visit_of_an_identified_visitor_counts_as_identified(store: &dyn SessionStore) {
+    let site = site();
+    let mut t = touch(&site, 14, "/account");
+    t.now_ms = now() - 3_600_000;
+    t.new_session_started_ms = t.now_ms;
+    t.identified = true;
+    t.user = Some("beef");
+    t.ttl_ms = 4 * 3_600_000;
+    store.touch(&t).await.unwrap();
+    let mut back = touch(&site, 14, "/again");
+    back.new_session_id = t.new_session_id + 1;
+    let visit = store.touch(&back).await.unwrap();
+    assert!(visit.is_new);
+    assert_eq!(visit.user.as_deref(), Some("beef"));
+    assert_eq!(store.presence(&site, Scope::Site, now()).await.unwrap(), split(1, 0));
 }
 
 /// A store that lost a visit (Redis restarted empty) is handed its id and start by the collector that knows it:
@@ -262,7 +297,8 @@ async fn contract(store: Arc<dyn SessionStore>) {
     live_lists_are_capped_keeping_the_most_visited(store.as_ref()).await;
     an_identified_session_stays_identified(store.as_ref()).await;
     event_times_decide_the_timeout_for_backfills(store.as_ref()).await;
-    an_identified_session_keeps_its_longer_timeout(store.as_ref()).await;
+    an_identity_outlives_its_visit(store.as_ref()).await;
+    the_next_visit_of_an_identified_visitor_counts_as_identified(store.as_ref()).await;
     the_days_salt_is_created_once_and_then_stable(store.as_ref()).await;
 }
 
