@@ -7,8 +7,10 @@
 //! `END_OF_DAY=raw` times the set as a dashboard would see it at the very end of a UTC day without the day's
 //! settled part, when the day read raw holds a whole day of traffic: the 30 days ending yesterday, with
 //! yesterday's rollups marked dirty for the run (a dirty day is read raw exactly as today is), then marked clean
-//! again. `END_OF_DAY=settled` times it as the rollup job leaves the day at 23:xx: yesterday's settled part up
-//! to 23:00 (query/settled.rs) and the visits after it raw; yesterday is rebuilt whole afterwards.
+//! again. `END_OF_DAY=settled` times it as the rollup job leaves the day at 23:59: yesterday's settled part up
+//! to the cut the job would have reached then (query/settled.rs; `CUT_HOURS=n` forces n hours before midnight)
+//! and the visits after it raw; yesterday is rebuilt whole afterwards. Without `END_OF_DAY` it also prints
+//! where today's settled part ends now, as the job left it.
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -58,15 +60,18 @@ async fn main() -> anyhow::Result<()> {
             json!([(yesterday - chrono::Days::new(29)).to_string(), yesterday.to_string()])
         }
         Some(_) => {
-            // As the rollup job leaves it late in the day: the settled part ends CUT_HOURS (default 1) before
-            // midnight — 23:00 when every visit that started before it has ended; earlier while an identified
-            // visit of the day stays open (4 hours after its last event).
-            let hours: i64 = std::env::var("CUT_HOURS").ok().and_then(|h| h.parse().ok()).unwrap_or(1);
-            let cut = footfall::query::range::day_start_ms(chrono_tz::UTC, today) - hours * 3_600_000;
+            // As the rollup job leaves it late in the day: at 23:59 the cut is the whole hour before the earliest
+            // start of a visit open then (a visit is open at t when it started by t and had an event in the 30
+            // minutes before t, or later), and no later than 23:29.
+            let midnight = footfall::query::range::day_start_ms(chrono_tz::UTC, today);
+            let cut = match std::env::var("CUT_HOURS").ok().and_then(|h| h.parse::<i64>().ok()) {
+                Some(hours) => midnight - hours * 3_600_000,
+                None => job_cut_at(&db, site.id, midnight - 60_000).await?,
+            };
             let t = Instant::now();
             query::rollups::build_settled(&db, &site, yesterday, cut, now_ms).await?;
             query::visitors::build_settled(&db, &site, yesterday, cut, now_ms).await?;
-            println!("settled part of {yesterday} to {}:00 built in {:.1} s", 24 - hours, t.elapsed().as_secs_f64());
+            println!("settled part of {yesterday} to {} built in {:.1} s", clock(cut), t.elapsed().as_secs_f64());
             json!([(yesterday - chrono::Days::new(29)).to_string(), yesterday.to_string()])
         }
         None => json!("30d"),
@@ -77,6 +82,10 @@ async fn main() -> anyhow::Result<()> {
         None => "ending today",
     };
     println!("site {site_id}: {events} events; {rounds} rounds of the 30-day overview set ({what})");
+    if end_of_day.is_none() {
+        let cut = query::settled::cut(&db, &site, now_ms).await?;
+        println!("today's settled part: the job's cut now is {} (now {})", clock(cut), clock(now_ms));
+    }
     let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); overview.len()];
     let mut sets = Vec::new();
     for round in 0..=rounds {
@@ -117,6 +126,28 @@ async fn main() -> anyhow::Result<()> {
         None => {}
     }
     Ok(())
+}
+
+fn clock(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%H:%M UTC").to_string()).unwrap_or_default()
+}
+
+/// Where the rollup job would have cut the day's settled part at `at` (query::settled::cut, from the visits' stored
+/// times instead of their `ended_at`, which the finaliser has set since).
+async fn job_cut_at(db: &sea_orm::DatabaseConnection, site_id: i64, at: i64) -> anyhow::Result<i64> {
+    use sea_orm::ConnectionTrait;
+    const HOUR_MS: i64 = 3_600_000;
+    let day_start = at - at.rem_euclid(24 * HOUR_MS);
+    let timeout = footfall::jobs::finaliser::VISIT_TIMEOUT_MS;
+    let sql = format!(
+        "SELECT MIN(started_at) AS first FROM sessions WHERE site_id = {site_id} AND started_at >= {day_start} \
+         AND started_at <= {at} AND last_seen >= {}",
+        at - timeout
+    );
+    let row = db.query_one(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await?;
+    let first: Option<i64> = row.map(|r| r.try_get("", "first")).transpose()?.flatten();
+    let until = first.unwrap_or(i64::MAX).min(at - timeout);
+    Ok(until - until.rem_euclid(HOUR_MS))
 }
 
 /// Marks one day's rollups (local and UTC: the bench site is on UTC) dirty or clean again.
