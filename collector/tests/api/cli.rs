@@ -93,7 +93,7 @@ fn rollup_and_cleanup_run_on_demand_after_a_demo() {
         ),
         "0"
     );
-    // Past days: today's settled part moves with the hour (query/settled.rs).
+    // Past days: today's settled part moves with the clock (query/settled.rs).
     let past_totals = "SELECT SUM(pageviews) FROM rollups WHERE dimension = '' AND day < date('now')";
     let before = sql(past_totals);
     let old_identified =
