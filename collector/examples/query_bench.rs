@@ -10,7 +10,8 @@
 //! again. `END_OF_DAY=settled` times it as the rollup job leaves the day at 23:59: yesterday's settled part up
 //! to the cut the job would have reached then (query/settled.rs; `CUT_HOURS=n` forces n hours before midnight)
 //! and the visits after it raw; yesterday is rebuilt whole afterwards. Without `END_OF_DAY` it also prints
-//! where today's settled part ends now, as the job left it.
+//! where today's settled part ends now, as the job left it. `VERIFY=1` then answers each query of the set once
+//! more from raw events alone and fails unless the results are the same (slow at 10 M: seconds per query).
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -60,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
             json!([(yesterday - chrono::Days::new(29)).to_string(), yesterday.to_string()])
         }
         Some(_) => {
-            // As the rollup job leaves it late in the day: at 23:59 the cut is the whole hour before the earliest
+            // As the rollup job leaves it late in the day: at 23:59 the cut is the step (10 min) before the earliest
             // start of a visit open then (a visit is open at t when it started by t and had an event in the 30
             // minutes before t, or later), and no later than 23:29.
             let midnight = footfall::query::range::day_start_ms(chrono_tz::UTC, today);
@@ -115,6 +116,20 @@ async fn main() -> anyhow::Result<()> {
         println!("{name:>16}: p50 {:7.1} ms  p95 {:7.1} ms", pct(v, 0.5), pct(v, 0.95));
     }
     println!("{:>16}: p50 {:7.1} ms  p95 {:7.1} ms", "whole set", pct(&mut sets, 0.5), pct(&mut sets, 0.95));
+    if std::env::var("VERIFY").is_ok_and(|v| v == "1") {
+        for (name, body) in &overview {
+            let mut body = body.clone();
+            body["site"] = json!(site_id);
+            body["date_range"] = range.clone();
+            let raw: RawQuery = serde_json::from_value(body)?;
+            let q = raw.validate(site.clone(), chrono::Utc::now(), chrono::Utc::now().date_naive())?;
+            let (answer, t) = (query::run(&db, &q).await?, Instant::now());
+            let raw_only = query::run_with(&db, &q, query::Source::Raw).await?;
+            anyhow::ensure!(answer["results"] == raw_only["results"], "{name}: differs from the raw-only answer");
+            anyhow::ensure!(answer["compare"] == raw_only["compare"], "{name}: comparison differs from raw-only");
+            println!("{name:>16}: same as raw-only ({:.1} s raw)", t.elapsed().as_secs_f64());
+        }
+    }
     match end_of_day.as_deref() {
         Some("raw") => set_dirty(&db, site.id, yesterday, false).await?,
         Some(_) => {
@@ -136,8 +151,7 @@ fn clock(ms: i64) -> String {
 /// times instead of their `ended_at`, which the finaliser has set since).
 async fn job_cut_at(db: &sea_orm::DatabaseConnection, site_id: i64, at: i64) -> anyhow::Result<i64> {
     use sea_orm::ConnectionTrait;
-    const HOUR_MS: i64 = 3_600_000;
-    let day_start = at - at.rem_euclid(24 * HOUR_MS);
+    let day_start = at - at.rem_euclid(86_400_000);
     let timeout = footfall::jobs::finaliser::VISIT_TIMEOUT_MS;
     let sql = format!(
         "SELECT MIN(started_at) AS first FROM sessions WHERE site_id = {site_id} AND started_at >= {day_start} \
@@ -147,7 +161,7 @@ async fn job_cut_at(db: &sea_orm::DatabaseConnection, site_id: i64, at: i64) -> 
     let row = db.query_one(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await?;
     let first: Option<i64> = row.map(|r| r.try_get("", "first")).transpose()?.flatten();
     let until = first.unwrap_or(i64::MAX).min(at - timeout);
-    Ok(until - until.rem_euclid(HOUR_MS))
+    Ok(until - until.rem_euclid(query::settled::CUT_STEP_MS))
 }
 
 /// Marks one day's rollups (local and UTC: the bench site is on UTC) dirty or clean again.

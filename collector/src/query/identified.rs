@@ -123,7 +123,7 @@ fn rolled_up_pairs(
 
 /// The (cell, user) pairs of the site's rows of `identified_rollups` (alias `r`), in the columns of
 /// `raw::identified_pairs_statement`; the caller picks the rows.
-pub fn pairs_of_rows(span: &Span<'_>) -> SelectStatement {
+fn pairs_of_rows(span: &Span<'_>) -> SelectStatement {
     let mut select = Query::select();
     select.from_as(Alias::new(TABLE), Alias::new("r"));
     for (i, d) in span.dimensions.iter().enumerate() {

@@ -37,7 +37,8 @@ fn col(sql: &str) -> Expr {
 
 /// Distinct identified users per cell of `span`, whose clean UTC days form the one stretch `[from, to)` (epoch
 /// ms, inside the span); the rest of the span is read raw.
-/// `settled`: the settled part `[to, cut)` of the day after the stretch, whose users are rolled up (`settled`).
+/// `settled`: the settled part `[to, cut)` of the day after the stretch, whose users and their returns are rolled
+/// up (`visitors::build_settled`): one more piece of the stretch, which then ends at `cut`.
 pub async fn count(
     db: &DatabaseConnection,
     span: &Span<'_>,
@@ -46,11 +47,15 @@ pub async fn count(
 ) -> Result<Cells, DbErr> {
     let dimension = span.dimensions.iter().copied().find(|d| !d.is_time()).map(Dimension::name).unwrap_or("");
     let earliest = earliest_piece(db, span.site_id, dimension).await?;
-    let mut out = match span.time {
-        None => stretch_totals(db, span, dimension, (from, to), earliest).await?,
-        Some(_) => stretch_buckets(db, span, dimension, (from, to), earliest).await?,
+    let (pieces_end, raw_from) = match settled {
+        Some((start, cut)) if start == to => (cut, cut.min(span.end)),
+        _ => (to, to),
     };
-    for (key, cell) in raw_newcomers(db, span, dimension, (from, to), settled).await? {
+    let mut out = match span.time {
+        None => stretch_totals(db, span, dimension, (from, pieces_end), earliest).await?,
+        Some(_) => stretch_buckets(db, span, dimension, (from, pieces_end), earliest).await?,
+    };
+    for (key, cell) in raw_newcomers(db, span, dimension, (from, pieces_end), raw_from).await? {
         out.entry(key).or_default().visitors += cell.visitors;
     }
     Ok(out)
@@ -140,26 +145,18 @@ async fn stretch_buckets(
     Ok(out)
 }
 
-/// Users of the raw parts of the span (before and after the stretch), each counted once, and only where the
-/// stretch does not have them with the same value in the same bucket.
+/// Users of the raw parts of the span (before the stretch, and from `after` on), each counted once, and only
+/// where the stretch's pieces (`piece_start` in `[from, to)`) do not have them with the same value in the same
+/// bucket.
 async fn raw_newcomers(
     db: &DatabaseConnection,
     span: &Span<'_>,
     dimension: &str,
     (from, to): (i64, i64),
-    settled: Option<(i64, i64)>,
+    after: i64,
 ) -> Result<Cells, DbErr> {
-    // After the stretch: the users of the settled part from its rows, the visits after its cut raw.
-    let (after, settled_rows) = match settled {
-        Some((start, cut)) if start == to => {
-            let mut rows = super::identified::pairs_of_rows(span);
-            rows.and_where(col("r.dimension").eq(dimension)).and_where(col("r.piece_start").eq(start));
-            (cut.min(span.end), Some(rows))
-        }
-        _ => (to, None),
-    };
     let portions = [(span.start, from), (after, span.end)];
-    let mut union: Option<SelectStatement> = settled_rows;
+    let mut union: Option<SelectStatement> = None;
     for (start, end) in portions.into_iter().filter(|(s, e)| s < e) {
         let pairs = raw::identified_pairs_statement(&Span { start, end, ..*span }, db.get_database_backend());
         match union.as_mut() {

@@ -291,8 +291,9 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
 
 /// Builds the settled part `[day start, cut)` of a UTC day for a site (see `settled`): the anonymous visitors of
 /// the visits that started in it, for the totals and per value of each rolled-up dimension, as piece '', and
-/// their identified users as rows of the piece starting at the day's start (no returns: the day is not in a
-/// stretch of clean days until it is built whole).
+/// their identified users as rows of the piece starting at the day's start, with their returns: the part extends
+/// the stretch of clean days before it by one piece (`returns::count`), so a query sums its users instead of
+/// looking each one up in the earlier days (≈ 18,000 (page, user) look-ups a day at 10 M events a month).
 pub async fn build_settled(
     db: &DatabaseConnection,
     site: &Site,
@@ -315,7 +316,9 @@ pub async fn build_settled(
     let identified_values = identified_rows.iter().map(|r| r.values(site.id, &day_text)).collect();
     let tables =
         [("visitor_rollups", &columns[..], rows), (identified::TABLE, &identified::COLUMNS[..], identified_values)];
-    claim.commit(db, tables, now_ms).await
+    let backend = db.get_database_backend();
+    let (delete, insert) = returns::derive_day(site.id, &day_text, cut);
+    claim.commit_then(db, tables, vec![backend.build(&delete), backend.build(&insert)], now_ms).await
 }
 
 /// The `visitor_rollups` rows of one piece of a UTC day: anonymous visitors of the visits that started in
