@@ -2,7 +2,8 @@
 # Query benchmark: fills a fresh database with `footfall demo` traffic over 30 days, builds the rollups, and
 # times the dashboard's 30-day overview set (summary with comparison, timeseries, pages, sources, countries,
 # devices), printing p50/p95 per query and for the whole set: as now (today's settled part and the visits after
-# it raw), as at the end of a UTC day (the 30 days to yesterday, its settled part to 23:00), and as at the end of
+# it raw), as at the end of a UTC day (the 30 days to yesterday, its settled part to the cut the job reaches at
+# 23:59), and as at the end of
 # a day read raw in full (no settled part).
 #
 #   bench/query.sh postgres VISITORS    a fresh PostgreSQL database (needs it running, see README)
@@ -37,7 +38,7 @@ echo "== rollups"
 if [ "$store" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -c "VACUUM ANALYZE" "$db"; fi
 echo "== overview set"
 "$bin/examples/query_bench" "$site" 20
-echo "== overview set at the end of a day: yesterday's settled part to 23:00, the visits after it raw"
+echo "== overview set at the end of a day: yesterday's settled part to the cut the job reaches at 23:59, the visits after it raw"
 END_OF_DAY=settled "$bin/examples/query_bench" "$site" 20
 echo "== overview set at the end of a day without its settled part (yesterday, a whole day of traffic, read raw)"
 END_OF_DAY=raw "$bin/examples/query_bench" "$site" 20
