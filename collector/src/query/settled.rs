@@ -13,8 +13,9 @@
 //! - anonymous visitors: the UTC day's anonymous visitors of the visits started in `[day start, cut)`
 //!   (`visitors::build_settled`), and those of the later visits that no earlier visit of the same visitor had
 //!   in the same cell (`raw::anonymous_newcomers`: visitor hashes hold for one UTC day, so a distinct count
-//!   of the UTC day is the settled count plus the newcomers). Only where no local midnight falls inside the
-//!   UTC day's part of the range, so that one time bucket holds it;
+//!   of the UTC day is the settled count plus the newcomers). A query by time takes it only where no local
+//!   midnight falls inside the UTC day's part of the range, so that one time bucket holds it; other queries
+//!   always (for a site west of UTC the UTC day's part starts in the local day before);
 //! - identified users: the (value, user) rows of the visits started in `[day start, cut)` in
 //!   `identified_rollups` and their returns, one more piece of the stretch of clean days (`returns::count`), and
 //!   the raw pairs of the later visits where that stretch does not have them (`returns::raw_newcomers`).
@@ -92,13 +93,10 @@ async fn parts(db: &DatabaseConnection, site: &Site, cut: i64, now_ms: i64, alwa
         rollups::build_settled(db, site, local_today, cut, now_ms).await?;
         built += 1;
     }
-    // The UTC day's part is only used where it lies in one local day (see the module doc).
+    // Built whatever local midnight falls inside it: queries by time take it only where it does not (see the
+    // module doc), the others always.
     let utc_today = local_day(chrono_tz::UTC, now_ms);
-    let in_one_local_day = local_day(site.timezone, utc_start) == local_day(site.timezone, cut - 1);
-    if cut > utc_start
-        && in_one_local_day
-        && (always || behind(db, "visitor_rollup_days", site.id, utc_today, cut, now_ms).await?)
-    {
+    if cut > utc_start && (always || behind(db, "visitor_rollup_days", site.id, utc_today, cut, now_ms).await?) {
         visitors::build_settled(db, site, utc_today, cut, now_ms).await?;
         built += 1;
     }

@@ -40,7 +40,8 @@ pub async fn count(db: &DatabaseConnection, span: &Span<'_>, range: &DateRange) 
     let (first, last) = (span.start.div_euclid(DAY_MS), (span.end - 1).div_euclid(DAY_MS));
     let (clean, settled) = day_states(db, span.site_id, first, last).await?;
     // A UTC day whose settled part is rolled up (`settled`) takes it where the span covers the day from its start
-    // and no local midnight cuts the span's part of the day (so that one time bucket holds it all).
+    // to past the cut and — by time — no local midnight cuts the span's part of the day (so that one time bucket
+    // holds it all; without time the span is one bucket).
     let settled: HashMap<i64, (i64, i64)> = settled
         .into_iter()
         .filter(|(u, (from, cut))| {
@@ -48,7 +49,7 @@ pub async fn count(db: &DatabaseConnection, span: &Span<'_>, range: &DateRange) 
             *from == u * DAY_MS
                 && span.start <= *from
                 && *cut <= part_end
-                && local_day(span.tz, *from) == local_day(span.tz, part_end - 1)
+                && (span.time.is_none() || local_day(span.tz, *from) == local_day(span.tz, part_end - 1))
         })
         .collect();
     // Anonymous visitors of the UTC days without rollups, counted raw. Their hashes differ from one UTC day to

@@ -479,8 +479,9 @@ fn returning_visitor_today(now: i64, zone: &str) -> Option<Vec<Visit>> {
 }
 
 async fn answers_match_an_independent_reference_with_and_without_rollups(db: Db, sessions: Sessions) {
-    // A site in UTC, and one whose local midnight cuts UTC days at the half hour.
-    for zone in ["UTC", "Asia/Kolkata"] {
+    // A site in UTC, one whose local midnight cuts UTC days at the half hour, and one west of UTC (whose UTC
+    // day starts in the local day before).
+    for zone in ["UTC", "Asia/Kolkata", "America/New_York"] {
         check_site_in_zone(db, sessions, zone).await;
     }
 }
