@@ -3,8 +3,8 @@
 # times the dashboard's 30-day overview set (summary with comparison, timeseries, pages, sources, countries,
 # devices), printing p50/p95 per query and for the whole set: as now (today's settled part and the visits after
 # it raw), as at the end of a UTC day (the 30 days to yesterday, its settled part to the cut the job reaches at
-# 23:59), and as at the end of
-# a day read raw in full (no settled part).
+# 23:59), and as at the end of a day read raw in full (no settled part). The end-of-day modes also read today's
+# events where a statement is bounded below only: BENCHMARKS.md measures them on a copy without today's events.
 #
 #   bench/query.sh postgres VISITORS    a fresh PostgreSQL database (needs it running, see README)
 #   bench/query.sh sqlite VISITORS      a fresh SQLite file
