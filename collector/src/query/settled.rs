@@ -44,9 +44,9 @@ const BEHIND_MS: i64 = 20 * 60_000;
 /// How long a dirty settled part waits before it is built again.
 const REBUILD_AFTER_MS: i64 = 10 * 60_000;
 
-/// Where today's settled part ends for a site now: at a multiple of [`CUT_STEP_MS`], no later than the start of every visit of
-/// today still open (a later event of theirs would make the part dirty at once) and than the inactivity timeout
-/// ago (a visit of the last minutes may still be on its way through the spool). Visits end after 30 minutes
+/// Where today's settled part ends for a site now: at a multiple of [`CUT_STEP_MS`], no later than the start of
+/// every visit of today still open (a later event of theirs would make the part dirty at once) and than the
+/// inactivity timeout ago (a visit of the last minutes may still be on its way through the spool). Visits end after 30 minutes
 /// of inactivity, identified or not, so the cut trails now by about the longest visit going on. A visit open
 /// since an earlier day (one going on across midnight, or a late replay) is not waited for: it makes the part
 /// dirty when it goes on whatever the cut, as it does the rolled-up day of its start.
