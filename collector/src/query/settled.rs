@@ -46,10 +46,10 @@ const REBUILD_AFTER_MS: i64 = 10 * 60_000;
 
 /// Where today's settled part ends for a site now: at a multiple of [`CUT_STEP_MS`], no later than the start of
 /// every visit of today still open (a later event of theirs would make the part dirty at once) and than the
-/// inactivity timeout ago (a visit of the last minutes may still be on its way through the spool). Visits end after 30 minutes
-/// of inactivity, identified or not, so the cut trails now by about the longest visit going on. A visit open
-/// since an earlier day (one going on across midnight, or a late replay) is not waited for: it makes the part
-/// dirty when it goes on whatever the cut, as it does the rolled-up day of its start.
+/// inactivity timeout ago (a visit of the last minutes may still be on its way through the spool). Visits end
+/// after 30 minutes of inactivity, identified or not, so the cut trails now by about the longest visit going on.
+/// A visit open since an earlier day (one going on across midnight, or a late replay) is not waited for: it
+/// makes the part dirty when it goes on whatever the cut, as it does the rolled-up day of its start.
 pub async fn cut(db: &DatabaseConnection, site: &Site, now_ms: i64) -> Result<i64, DbErr> {
     let today_start =
         day_start_ms(site.timezone, local_day(site.timezone, now_ms)).min(now_ms - now_ms.rem_euclid(DAY_MS));
