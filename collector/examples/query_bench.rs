@@ -87,16 +87,20 @@ async fn main() -> anyhow::Result<()> {
         let cut = query::settled::cut(&db, &site, now_ms).await?;
         println!("today's settled part: the job's cut now is {} (now {})", clock(cut), clock(now_ms));
     }
+    // One query of the set, over the range of this run, validated as the API would.
+    let parse = |body: &serde_json::Value| -> anyhow::Result<query::StatsQuery> {
+        let mut body = body.clone();
+        body["site"] = json!(site_id);
+        body["date_range"] = range.clone();
+        let raw: RawQuery = serde_json::from_value(body)?;
+        Ok(raw.validate(site.clone(), chrono::Utc::now(), chrono::Utc::now().date_naive())?)
+    };
     let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); overview.len()];
     let mut sets = Vec::new();
     for round in 0..=rounds {
         let set_start = Instant::now();
         for (i, (_, body)) in overview.iter().enumerate() {
-            let mut body = body.clone();
-            body["site"] = json!(site_id);
-            body["date_range"] = range.clone();
-            let raw: RawQuery = serde_json::from_value(body)?;
-            let q = raw.validate(site.clone(), chrono::Utc::now(), chrono::Utc::now().date_naive())?;
+            let q = parse(body)?;
             let t = Instant::now();
             query::run(&db, &q).await?;
             if round > 0 {
@@ -118,11 +122,7 @@ async fn main() -> anyhow::Result<()> {
     println!("{:>16}: p50 {:7.1} ms  p95 {:7.1} ms", "whole set", pct(&mut sets, 0.5), pct(&mut sets, 0.95));
     if std::env::var("VERIFY").is_ok_and(|v| v == "1") {
         for (name, body) in &overview {
-            let mut body = body.clone();
-            body["site"] = json!(site_id);
-            body["date_range"] = range.clone();
-            let raw: RawQuery = serde_json::from_value(body)?;
-            let q = raw.validate(site.clone(), chrono::Utc::now(), chrono::Utc::now().date_naive())?;
+            let q = parse(body)?;
             let (answer, t) = (query::run(&db, &q).await?, Instant::now());
             let raw_only = query::run_with(&db, &q, query::Source::Raw).await?;
             anyhow::ensure!(answer["results"] == raw_only["results"], "{name}: differs from the raw-only answer");

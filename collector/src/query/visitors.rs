@@ -281,13 +281,7 @@ pub async fn build_day(db: &DatabaseConnection, site: &Site, day: NaiveDate, now
             rows.extend(anonymous_rows(db, site, &day_text, piece, (*start, *end), dimension).await?);
         }
     }
-    let columns = ["site_id", "day", "piece", "dimension", "value", "visitors"];
-    let identified_values = identified_rows.iter().map(|r| r.values(site.id, &day_text)).collect();
-    let tables =
-        [("visitor_rollups", &columns[..], rows), (identified::TABLE, &identified::COLUMNS[..], identified_values)];
-    let backend = db.get_database_backend();
-    let (delete, insert) = returns::derive_day(site.id, &day_text, u_end);
-    claim.commit_then(db, tables, vec![backend.build(&delete), backend.build(&insert)], now_ms).await
+    commit(db, claim, site.id, &day_text, u_end, rows, &identified_rows, now_ms).await
 }
 
 /// Builds the settled part `[day start, cut)` of a UTC day for a site (see `settled`): the anonymous visitors of
@@ -313,12 +307,28 @@ pub async fn build_settled(
         let span = Span::of_site(site, (u_start, cut), &dims, Who::Identified);
         identified_rows.extend(identified::piece_rows(db, &span, dimension).await?);
     }
+    commit(db, claim, site.id, &day_text, cut, rows, &identified_rows, now_ms).await
+}
+
+/// Replaces a claimed UTC day's (or settled part's, ending at `day_end`) anonymous visitor rows and identified
+/// users, and derives the users' returns from them in the same transaction.
+#[allow(clippy::too_many_arguments)]
+async fn commit(
+    db: &DatabaseConnection,
+    claim: rollup_day::Claim,
+    site_id: i64,
+    day_text: &str,
+    day_end: i64,
+    rows: Vec<Vec<SqlValue>>,
+    identified_rows: &BTreeSet<identified::IdentifiedRow>,
+    now_ms: i64,
+) -> Result<(), DbErr> {
     let columns = ["site_id", "day", "piece", "dimension", "value", "visitors"];
-    let identified_values = identified_rows.iter().map(|r| r.values(site.id, &day_text)).collect();
+    let identified_values = identified_rows.iter().map(|r| r.values(site_id, day_text)).collect();
     let tables =
         [("visitor_rollups", &columns[..], rows), (identified::TABLE, &identified::COLUMNS[..], identified_values)];
     let backend = db.get_database_backend();
-    let (delete, insert) = returns::derive_day(site.id, &day_text, cut);
+    let (delete, insert) = returns::derive_day(site_id, day_text, day_end);
     claim.commit_then(db, tables, vec![backend.build(&delete), backend.build(&insert)], now_ms).await
 }
 
