@@ -110,7 +110,16 @@ async fn stored_hashes(app: &TestApp) -> Vec<String> {
 
 async fn csv_export(db: Db) {
     let app = app(db).await;
-    let titles = ["Home", "=HYPERLINK(\"http://x\")", "+1", "-1", "@x", "a, \"quoted\"\nline"];
+    // The last one split into formula cells in spreadsheets that split on `;`.
+    let titles = [
+        "Home",
+        "=HYPERLINK(\"http://x\")",
+        "+1",
+        "-1",
+        "@x",
+        "a, \"quoted\"\nline",
+        "Pricing;=1+1;=cmd|' /C calc'!A0",
+    ];
     for (i, title) in titles.iter().enumerate() {
         let mut beacon = pageview(&app.site, &format!("/p{i}"));
         beacon["title"] = json!(title);
@@ -120,7 +129,7 @@ async fn csv_export(db: Db) {
         "name": "chat", "props": {"plan": "pro", "seats": 3}});
     assert_eq!(app.send_as("203.0.113.10", &interaction).await.status(), 202);
     assert_eq!(app.send_as("203.0.113.11", &pageview(&app.site, "/other")).await.status(), 202);
-    app.wait_for_events(8).await;
+    app.wait_for_events(9).await;
 
     let (from, to) = around_today();
     let range = format!(r#"["{from}","{to}"]"#);
@@ -134,16 +143,31 @@ async fn csv_export(db: Db) {
     );
     let body = response.text().await.unwrap();
     // Cells as they are written, before any CSV reader sees them.
-    for written in [",\"'=HYPERLINK(\"\"http://x\"\")\",", ",'+1,", ",'-1,", ",'@x,", ",\"a, \"\"quoted\"\"\nline\","] {
+    for written in [
+        ",\"'=HYPERLINK(\"\"http://x\"\")\",",
+        ",'+1,",
+        ",'-1,",
+        ",'@x,",
+        ",\"a, \"\"quoted\"\"\nline\",",
+        ",\"Pricing;'=1+1;'=cmd|' /C calc'!A0\",",
+    ] {
         assert!(body.contains(written), "{written:?} not in:\n{body}");
     }
     let rows = parse_csv(&body);
     assert_eq!(rows[0].join(","), HEADER);
-    assert_eq!(rows.len(), 1 + 8, "header and one record per event");
+    assert_eq!(rows.len(), 1 + 9, "header and one record per event");
     assert!(rows.iter().all(|r| r.len() == rows[0].len()), "every record has every column");
     let records = &rows[1..];
     let titles_out: HashSet<&str> = records.iter().map(|r| r[column("title")].as_str()).collect();
-    for expected in ["Home", "'=HYPERLINK(\"http://x\")", "'+1", "'-1", "'@x", "a, \"quoted\"\nline"] {
+    for expected in [
+        "Home",
+        "'=HYPERLINK(\"http://x\")",
+        "'+1",
+        "'-1",
+        "'@x",
+        "a, \"quoted\"\nline",
+        "Pricing;'=1+1;'=cmd|' /C calc'!A0",
+    ] {
         assert!(titles_out.contains(expected), "title {expected:?} not in {titles_out:?}");
     }
     let chat = records.iter().find(|r| r[column("type")] == "interaction").expect("the interaction");
