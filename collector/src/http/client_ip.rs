@@ -1,14 +1,16 @@
-//! The client's address, for GeoIP and the visitor hash only (it is never stored or logged).
+//! The client's address, for GeoIP, the visitor hash and rate limits (it is never stored or logged).
 //!
 //! The TCP peer is the client unless it is a trusted proxy; then the forwarding headers are walked from the
-//! right, skipping trusted hops and private or loopback addresses (internal hops of the operator's own
-//! network), and the first remaining address is the client — the leftmost entries are whatever the client
-//! chose to send and are believed only if nothing to their right is a public address.
+//! right, skipping trusted hops, and the first hop that is not a trusted proxy is the client — everything to
+//! its left is whatever the client chose to send. Internal hops of the operator's own network count only when
+//! listed in `trusted_proxies`: skipping every private address let a client on a private network pose as any
+//! address it wrote to the left of its own (`X-Forwarded-For: 6.6.7.$i, 10.1.2.3` gave a fresh login budget per
+//! attempt).
 use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 
-use crate::settings::{canonical, is_internal, IpNet};
+use crate::settings::{canonical, IpNet};
 
 pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
     let peer = req.peer_addr().map(|a| canonical(a.ip())).unwrap_or(IpAddr::from([0, 0, 0, 0]));
@@ -17,7 +19,7 @@ pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> IpAddr {
         return peer;
     }
     let hops = forwarded_for(req);
-    hops.into_iter().rev().find(|ip| !is_trusted(*ip) && !is_internal(*ip)).unwrap_or(peer)
+    hops.into_iter().rev().find(|ip| !is_trusted(*ip)).unwrap_or(peer)
 }
 
 /// Addresses from `Forwarded` (RFC 7239) or else `X-Forwarded-For`, left to right.
@@ -73,12 +75,19 @@ mod tests {
     }
 
     #[test]
-    fn private_and_loopback_hops_are_skipped() {
+    fn an_untrusted_private_hop_is_the_client_not_what_it_forwarded() {
         let req = TestRequest::default()
             .peer_addr("127.0.0.1:5000".parse().unwrap())
-            .insert_header(("x-forwarded-for", "203.0.113.9, 192.168.1.4, 10.9.8.7, fd00::1"))
+            .insert_header(("x-forwarded-for", "6.6.7.1, 10.1.2.3"))
             .to_http_request();
-        assert_eq!(client_ip(&req, &nets(&["127.0.0.1"])), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(client_ip(&req, &nets(&["127.0.0.1"])), "10.1.2.3".parse::<IpAddr>().unwrap());
+        // Listed internal proxies are skipped like any trusted hop.
+        let req = TestRequest::default()
+            .peer_addr("127.0.0.1:5000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "203.0.113.9, 192.168.1.4, 10.9.8.7"))
+            .to_http_request();
+        let trusted = nets(&["127.0.0.1", "10.0.0.0/8", "192.168.0.0/16"]);
+        assert_eq!(client_ip(&req, &trusted), "203.0.113.9".parse::<IpAddr>().unwrap());
     }
 
     #[test]
