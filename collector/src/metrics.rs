@@ -92,7 +92,14 @@ impl Metrics {
         );
         let _ = writeln!(out, "# HELP footfall_events_dropped_total Events dropped by the pipeline, by reason.");
         let _ = writeln!(out, "# TYPE footfall_events_dropped_total counter");
-        for reason in DropReason::ALL {
+        // `/metrics` is public: separate counts for "no such site" and "not this site's hostname" told a prober
+        // which site ids exist (send a beacon, watch which counter moves). The bot ledger, per site and behind
+        // credentials, still tells hostname drops apart.
+        let not_this_site = self.dropped(DropReason::UnknownSite).get() + self.dropped(DropReason::Hostname).get();
+        let _ = writeln!(out, "footfall_events_dropped_total{{reason=\"unknown_site_or_hostname\"}} {not_this_site}");
+        for reason in
+            DropReason::ALL.into_iter().filter(|r| !matches!(r, DropReason::UnknownSite | DropReason::Hostname))
+        {
             let _ = writeln!(
                 out,
                 "footfall_events_dropped_total{{reason=\"{}\"}} {}",

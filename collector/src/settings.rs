@@ -125,8 +125,12 @@ pub struct LimitSettings {
     pub api_per_hour: u32,
     /// The same for a signed-in dashboard user; the dashboard sends about 20 queries per screen.
     pub dashboard_per_hour: u32,
-    /// Login and set-up attempts per minute, counted per email address and per client address.
+    /// Login and set-up attempts per minute per client address, counted before the body is read.
     pub login_per_minute: u32,
+    /// Login attempts per hour per email address from browsers that never signed in to it (no device cookie):
+    /// slows guessing spread over many addresses without letting anyone lock the owner out of a browser the
+    /// owner has used. 0 = no limit.
+    pub login_per_email_hour: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,7 +164,12 @@ impl Default for Settings {
             },
             geoip: GeoipSettings { db: None },
             auth: AuthSettings { session_hours: 14 * 24, cookie_secure: CookieSecure::Auto },
-            limits: LimitSettings { api_per_hour: 100, dashboard_per_hour: 3600, login_per_minute: 5 },
+            limits: LimitSettings {
+                api_per_hour: 100,
+                dashboard_per_hour: 3600,
+                login_per_minute: 5,
+                login_per_email_hour: 30,
+            },
             jobs: JobSettings { enabled: true },
         }
     }

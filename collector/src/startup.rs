@@ -137,17 +137,25 @@ impl Application {
         };
         let database_connections = u64::from(settings.database.max_connections + job_connections);
         let per_worker = connections_per_worker(workers, FD_RESERVE + database_connections);
-        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
-            .workers(workers)
-            .max_connections(per_worker)
-            .listen(listener)?
-            .client_request_timeout(HEADER_TIMEOUT)
-            .client_disconnect_timeout(Duration::from_secs(2))
-            // A client that closes its side is gone (browsers never half-close): without this, a real-time
-            // stream would only notice at its next write, up to a keep-alive interval later.
-            .h1_allow_half_closed(false)
-            .shutdown_timeout(10)
-            .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                // Bounds and headers every route shares, before routing (`http::edge`).
+                .wrap(actix_web::middleware::from_fn(http::edge::guard))
+                .configure(http::routes)
+        })
+        .workers(workers)
+        .max_connections(per_worker)
+        .listen(listener)?
+        .client_request_timeout(HEADER_TIMEOUT)
+        // How long a connection being closed may take to go: a slow-body client is answered 408 at the
+        // body deadline and must not hold its slot much past it.
+        .client_disconnect_timeout(Duration::from_millis(500))
+        // A client that closes its side is gone (browsers never half-close): without this, a real-time
+        // stream would only notice at its next write, up to a keep-alive interval later.
+        .h1_allow_half_closed(false)
+        .shutdown_timeout(10)
+        .run();
         Ok(Application { port, server })
     }
 

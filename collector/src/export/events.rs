@@ -4,31 +4,28 @@
 //! same codes). The file is never built in memory: events are read in pages of [`PAGE_ROWS`] ordered by
 //! `(ts, id)` — each page starts strictly after the last row of the previous one (keyset paging, which needs
 //! no open transaction and stays fast deep into a large range) — and each page is one chunk of the response.
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::web::Bytes;
-use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures_util::stream::{self, Stream};
 use sea_orm::sea_query::{Alias, Condition, Expr, JoinType, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult};
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::csv::{push_text, LINE_END};
 use super::{read_fields, select_columns, ExportError, Field, EVENT_COLUMNS};
-use crate::query::parse::{parse_filter, parse_timezone};
-use crate::query::range::{day_start_ms, DateRange};
+use crate::query::params::{Days, Report, ReportSpec};
+use crate::query::range::DateRange;
 use crate::query::raw::{col, filter_sql};
 use crate::query::Filter;
 use crate::store::sites::Site;
 
 /// Rows per SQL page and response chunk.
 pub const PAGE_ROWS: u64 = 5_000;
-/// As in the query API.
-const MAX_FILTERS: usize = 20;
-const PARAMETERS: [&str; 4] = ["date_range", "timezone", "filters", "format"];
+/// The export's parameters: the shared ones without paging, and its own `format`.
+pub const PARAMETERS: ReportSpec =
+    ReportSpec { days: Days::Local, filters: true, paging: None, compare: false, extra: &["format"] };
 
 /// A validated export request.
 #[derive(Debug, Clone)]
@@ -44,25 +41,10 @@ pub struct Export {
 }
 
 impl Export {
-    /// `date_range` (default `30d`), `timezone` (default the site's), `filters` (JSON, as in the query API),
-    /// `format` (only `csv`, the default). `first_day` is the site's first day of data, for `all`.
-    pub fn parse(
-        params: &HashMap<String, String>,
-        site: &Site,
-        now: DateTime<Utc>,
-        first_day: NaiveDate,
-    ) -> Result<Export, ExportError> {
-        if let Some(unknown) = params.keys().find(|k| !PARAMETERS.contains(&k.as_str())) {
-            return Err(ExportError::invalid(
-                "unknown_parameter",
-                format!(
-                    "unknown parameter `{}`; an export takes {}",
-                    crate::query::parse::clip(unknown),
-                    PARAMETERS.join(", ")
-                ),
-            ));
-        }
-        match params.get("format").map(String::as_str) {
+    /// The site's events in the report's range and filters (the shared report parameters, see
+    /// [`crate::query::params`]); `format` is the export's own parameter: only `csv`, the default.
+    pub fn new(site: &Site, report: Report, format: Option<&str>) -> Result<Export, ExportError> {
+        match format {
             None | Some("csv") => {}
             Some(other) => {
                 return Err(ExportError::invalid(
@@ -71,34 +53,15 @@ impl Export {
                 ))
             }
         }
-        let timezone = parse_timezone(params.get("timezone").map(String::as_str), site.timezone)?;
-        let raw = params.get("date_range").map(String::as_str).unwrap_or("30d");
-        let value = if raw.trim_start().starts_with('[') {
-            serde_json::from_str(raw).map_err(|e| ExportError::invalid("invalid_date_range", e.to_string()))?
-        } else {
-            Value::String(raw.to_owned())
-        };
-        let range = DateRange::parse(&value, now.with_timezone(&timezone).date_naive(), first_day)?;
-        let filters = match params.get("filters") {
-            None => Vec::new(),
-            Some(text) => {
-                let list: Vec<Value> = serde_json::from_str(text).map_err(|e| {
-                    ExportError::invalid("invalid_filter", format!("filters must be a JSON list of filters: {e}"))
-                })?;
-                if list.len() > MAX_FILTERS {
-                    return Err(ExportError::invalid("invalid_filter", format!("at most {MAX_FILTERS} filters")));
-                }
-                list.iter().map(parse_filter).collect::<Result<Vec<_>, _>>()?
-            }
-        };
+        let (start, end) = report.span();
         Ok(Export {
             site_id: site.id,
             site: site.public_id.clone(),
-            start: day_start_ms(timezone, range.from),
-            end: day_start_ms(timezone, range.to + chrono::Days::new(1)),
-            range,
-            timezone,
-            filters,
+            start,
+            end,
+            range: report.range,
+            timezone: report.timezone,
+            filters: report.filters,
         })
     }
 
@@ -222,6 +185,8 @@ fn statement(export: &Export, after: Option<(i64, Uuid)>) -> SelectStatement {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::params::RawReport;
+    use chrono::NaiveDate;
 
     fn site() -> Site {
         Site {
@@ -241,7 +206,9 @@ mod tests {
     fn parse(pairs: &[(&str, &str)]) -> Result<Export, ExportError> {
         let params = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let now = "2026-11-21T10:00:00Z".parse().unwrap();
-        Export::parse(&params, &site(), now, NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+        let (raw, extra) = RawReport::from_params(params, &PARAMETERS)?;
+        let report = raw.resolve(site().timezone, now, NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), &PARAMETERS)?;
+        Export::new(&site(), report, extra.get("format").map(String::as_str))
     }
 
     fn code(e: ExportError) -> &'static str {
@@ -265,13 +232,8 @@ mod tests {
     }
 
     #[test]
-    fn bad_parameters_have_stable_codes() {
+    fn the_format_is_csv_and_paging_is_not_taken() {
         assert_eq!(code(parse(&[("format", "json")]).unwrap_err()), "invalid_format");
-        assert_eq!(code(parse(&[("date_range", "forever")]).unwrap_err()), "invalid_date_range");
-        assert_eq!(code(parse(&[("date_range", "[2026")]).unwrap_err()), "invalid_date_range");
-        assert_eq!(code(parse(&[("timezone", "Mars/Olympus")]).unwrap_err()), "invalid_timezone");
-        assert_eq!(code(parse(&[("filters", r#"[["is","nope",["x"]]]"#)]).unwrap_err()), "unknown_dimension");
-        assert_eq!(code(parse(&[("filters", "{")]).unwrap_err()), "invalid_filter");
         assert_eq!(code(parse(&[("limit", "5")]).unwrap_err()), "unknown_parameter");
         let ok = parse(&[("filters", r#"[["contains","page",["/blog"]]]"#)]).unwrap();
         assert_eq!(ok.filters.len(), 1);

@@ -9,8 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::{CSRF_HEADER, SESSION_COOKIE};
-use super::client_ip::client_ip;
+use super::auth::{CSRF_HEADER, DEVICE_COOKIE, SESSION_COOKIE};
 use super::error::ApiError;
 use super::AppState;
 use crate::store::users::{self, User};
@@ -45,13 +44,13 @@ pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
     })))
 }
 
-/// Creates the first account — only while none exists (then 409 `setup_done`) — and signs it in.
+/// Creates the first account — only while none exists (then 409 `setup_done`) — and signs it in. Attempts
+/// are limited per client address before the body is read (`limits::api_guard`).
 pub async fn setup(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.limits.check_login(&body.email, client_ip(&req, &state.trusted_proxies))?;
     let user = users::create_first(&state.db, &body.email, &body.password).await.map_err(|e| match e {
         StoreError::Conflict(_) => ApiError::new(
             StatusCode::CONFLICT,
@@ -64,12 +63,15 @@ pub async fn setup(
     sign_in(&req, &state, user, StatusCode::CREATED).await
 }
 
+/// Signs in. Limited per client address before the body is read (`limits::api_guard`), and per email for
+/// browsers that never signed in to it.
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.limits.check_login(&body.email, client_ip(&req, &state.trusted_proxies))?;
+    let known_device = state.auth.is_known_device(&req, &body.email);
+    state.auth.limits.check_login_email(&body.email, known_device)?;
     let Some(user) = users::authenticate(&state.db, &body.email, &body.password).await? else {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
     };
@@ -87,14 +89,23 @@ async fn sign_in(
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let token = auth_sessions::create(&state.db, user.id, state.auth.session_ms).await?;
+    let secure = state.auth.cookie_is_secure(req);
     let cookie = Cookie::build(SESSION_COOKIE, token.clone())
         .http_only(true)
         .same_site(SameSite::Strict)
         .path("/")
-        .secure(state.auth.cookie_is_secure(req))
+        .secure(secure)
         .max_age(time::Duration::milliseconds(state.auth.session_ms))
         .finish();
-    Ok(HttpResponse::build(status).cookie(cookie).json(json!({
+    // Outlives sign-outs on purpose: it only says this browser knew the password once.
+    let device = Cookie::build(DEVICE_COOKIE, state.auth.device_token(&user.email))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/api/v1/auth")
+        .secure(secure)
+        .max_age(time::Duration::days(365))
+        .finish();
+    Ok(HttpResponse::build(status).cookie(cookie).cookie(device).json(json!({
         "user": {"email": user.email},
         "csrf_header": CSRF_HEADER,
         "csrf_token": state.auth.csrf_token(&token),

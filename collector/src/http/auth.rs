@@ -33,6 +33,9 @@ use crate::store::users::User;
 use crate::store::{auth_sessions, now_ms, sites};
 
 pub const SESSION_COOKIE: &str = "footfall_session";
+/// Set on a successful sign-in: proves this browser signed in to that email before, so failures from other
+/// browsers never lock it out (OWASP's "device cookie"; see `limits::check_login_email`).
+pub const DEVICE_COOKIE: &str = "footfall_device";
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 /// How long a verified (or refused) API key or share link is believed without asking SQL again.
 pub const CREDENTIAL_TTL: Duration = Duration::from_secs(30);
@@ -71,6 +74,16 @@ impl Principal {
             Principal::Key(key) => key.allows(scope, site_id),
             Principal::User(account) => account.sites.contains(&site_id),
             Principal::Share(link) => scope == Scope::StatsRead && link.site_id == site_id,
+        }
+    }
+
+    /// Does this principal reach site `site_id` at all, with any right? Tells "no access" (answered like an
+    /// unknown site) from "not this right" (403) in [`super::access`].
+    pub fn reaches(&self, site_id: i64) -> bool {
+        match self {
+            Principal::Key(key) => key.site_id.is_none_or(|s| s == site_id),
+            Principal::User(account) => account.sites.contains(&site_id),
+            Principal::Share(link) => link.site_id == site_id,
         }
     }
 
@@ -152,6 +165,8 @@ pub struct AuthState {
     shares: TtlCache<ShareLink>,
     /// Key for deriving a session's CSRF token from its cookie value (from `FOOTFALL_SECRET_KEY`).
     csrf_key: [u8; 32],
+    /// Key for the device cookie's value (a keyed hash of the email it signed in to).
+    device_key: [u8; 32],
     pub limits: Limits,
     pub session_ms: i64,
     cookie_secure: CookieSecure,
@@ -165,6 +180,7 @@ impl AuthState {
             keys: TtlCache::new(CREDENTIAL_TTL),
             shares: TtlCache::new(CREDENTIAL_TTL),
             csrf_key: blake3::derive_key("footfall 2026-11 csrf token", secret.as_bytes()),
+            device_key: blake3::derive_key("footfall 2026-12 login device", secret.as_bytes()),
             limits: Limits::new(
                 &settings.limits,
                 blake3::derive_key("footfall 2026-11 login limit", secret.as_bytes()),
@@ -179,6 +195,18 @@ impl AuthState {
     /// holder of the cookie (who can read the login answer or `/auth/status`) learns it.
     pub fn csrf_token(&self, session_token: &str) -> String {
         blake3::keyed_hash(&self.csrf_key, session_token.as_bytes()).to_hex().to_string()
+    }
+
+    /// The device cookie's value for `email`: only a browser that signed in to it was ever given this.
+    pub fn device_token(&self, email: &str) -> String {
+        let email = crate::store::users::normalise_email(email);
+        blake3::keyed_hash(&self.device_key, email.as_bytes()).to_hex().to_string()
+    }
+
+    /// Did this browser sign in to `email` before?
+    pub fn is_known_device(&self, req: &HttpRequest, email: &str) -> bool {
+        req.cookie(DEVICE_COOKIE)
+            .is_some_and(|c| bool::from(c.value().as_bytes().ct_eq(self.device_token(email).as_bytes())))
     }
 
     pub fn check_csrf(&self, req: &HttpRequest, session_token: &str) -> Result<(), ApiError> {

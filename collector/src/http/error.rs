@@ -1,5 +1,10 @@
 //! The one place where errors become HTTP: status, stable snake_case code, message, and `Retry-After` where
 //! waiting helps. Every JSON error has the shape `{"error": {"code": "...", "message": "..."}}`.
+//!
+//! Handlers return their module's error enum; only this file picks statuses. A failure of a dependency
+//! (SQL, the session store, the spool's disk) is logged here once with its cause and answered
+//! `503 storage_unavailable` (`spool_unavailable`) with a fixed message: driver text names tables, files and
+//! lock states, which tell a prober about the deployment and tell a user nothing they can act on.
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
@@ -65,9 +70,37 @@ impl ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message).retry_after(retry_after)
     }
 
+    /// SQL or the session store failed. `what` names the dependency for the answer; the cause goes to the log.
+    pub fn storage_unavailable(what: Dependency, error: impl std::fmt::Display) -> ApiError {
+        tracing::warn!(dependency = what.as_str(), %error, "storage failure answered 503");
+        ApiError::unavailable(
+            "storage_unavailable",
+            format!("the {} cannot be used right now; retry later", what.as_str()),
+            5,
+        )
+    }
+
     pub fn internal(error: impl std::fmt::Display) -> ApiError {
         tracing::error!(%error, "internal error");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the collector log")
+    }
+}
+
+/// What a request depends on, as named in `503` answers and in `/readyz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    Database,
+    SessionStore,
+    Spool,
+}
+
+impl Dependency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dependency::Database => "database",
+            Dependency::SessionStore => "session store",
+            Dependency::Spool => "spool",
+        }
     }
 }
 
@@ -90,7 +123,9 @@ impl ResponseError for ApiError {
         if self.close {
             response.force_close();
         }
-        response.json(serde_json::json!({"error": {"code": self.code, "message": self.message}}))
+        response
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .json(serde_json::json!({"error": {"code": self.code, "message": self.message}}))
     }
 }
 
@@ -98,25 +133,37 @@ impl From<IngestError> for ApiError {
     fn from(error: IngestError) -> ApiError {
         let message = error.to_string();
         match error {
-            IngestError::Body(e @ BodyError::TooLarge { .. }) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.code(), message)
-            }
-            IngestError::Body(e @ (BodyError::UnsupportedEncoding(_) | BodyError::UnsupportedMediaType(_))) => {
-                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.code(), message)
-            }
-            // A chunked body would otherwise be drained after the answer, as slowly as the client likes.
-            IngestError::Body(e @ BodyError::Timeout(_)) => {
-                ApiError::new(StatusCode::REQUEST_TIMEOUT, e.code(), message).closing()
-            }
-            IngestError::Body(e) => ApiError::bad_request(e.code(), message),
+            IngestError::Body(e) => e.into(),
             IngestError::Beacon(e) => ApiError::bad_request(e.code(), message),
-            IngestError::Pipeline(PipelineError::SiteLookup(_)) => {
-                tracing::warn!(%message, "site lookup failed; asking the sender to retry");
-                ApiError::unavailable("database_unavailable", "the site cannot be looked up right now; retry later", 5)
+            IngestError::Pipeline(PipelineError::SiteLookup(e)) => {
+                ApiError::storage_unavailable(Dependency::Database, e)
             }
             IngestError::Pipeline(PipelineError::KeyNotForSite(_)) => ApiError::forbidden(message),
             IngestError::Spool(SpoolError::Full { .. }) => ApiError::unavailable("spool_full", message, 30),
-            IngestError::Spool(_) => ApiError::unavailable("spool_unavailable", message, 5),
+            IngestError::Spool(e) => {
+                tracing::warn!(error = %e, "spool failure answered 503");
+                ApiError::unavailable("spool_unavailable", "events cannot be stored right now; retry later", 5)
+            }
+        }
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> ApiError {
+        let message = error.to_string();
+        let status = match error {
+            BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::UnsupportedEncoding(_) | BodyError::UnsupportedMediaType(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            BodyError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            BodyError::CorruptGzip => StatusCode::BAD_REQUEST,
+        };
+        let answer = ApiError::new(status, error.code(), message);
+        // A chunked body would otherwise be drained after the answer, as slowly as the client likes.
+        match error {
+            BodyError::Timeout(_) => answer.closing(),
+            _ => answer,
         }
     }
 }
@@ -126,7 +173,7 @@ impl From<QueryError> for ApiError {
         match error {
             QueryError::Invalid { code, message } => ApiError::bad_request(code, message),
             QueryError::SiteNotFound(site) => ApiError::not_found(format!("no site `{site}`")),
-            QueryError::Store(e) => ApiError::internal(e),
+            QueryError::Store(e) => ApiError::storage_unavailable(Dependency::Database, e),
         }
     }
 }
@@ -136,7 +183,7 @@ impl From<ExportError> for ApiError {
         match error {
             ExportError::Query(e) => e.into(),
             ExportError::Invalid { code, message } => ApiError::bad_request(code, message),
-            ExportError::Db(e) => ApiError::unavailable("database_unavailable", format!("database error: {e}"), 5),
+            ExportError::Db(e) => ApiError::storage_unavailable(Dependency::Database, e),
         }
     }
 }
@@ -144,7 +191,7 @@ impl From<ExportError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
-            StoreError::Db(e) => ApiError::unavailable("database_unavailable", format!("database error: {e}"), 5),
+            StoreError::Db(e) => ApiError::storage_unavailable(Dependency::Database, e),
             StoreError::Conflict(what) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists"))
             }
@@ -157,7 +204,7 @@ impl From<RealtimeError> for ApiError {
     fn from(error: RealtimeError) -> ApiError {
         let message = error.to_string();
         match error {
-            RealtimeError::Store(_) => ApiError::unavailable("session_store_unavailable", message, 5),
+            RealtimeError::Store(e) => ApiError::storage_unavailable(Dependency::SessionStore, e),
             RealtimeError::Invalid { code, .. } => ApiError::bad_request(code, message),
             RealtimeError::PresenceDisabled => ApiError::new(StatusCode::NOT_FOUND, "presence_disabled", message),
         }
@@ -166,9 +213,21 @@ impl From<RealtimeError> for ApiError {
 
 /// actix's own extractor errors (bad JSON, bad query string) in our error shape.
 pub fn json_config() -> actix_web::web::JsonConfig {
-    actix_web::web::JsonConfig::default()
-        .limit(64 * 1024)
-        .error_handler(|e, _| ApiError::bad_request("invalid_json", e.to_string()).into())
+    use actix_web::error::JsonPayloadError;
+    actix_web::web::JsonConfig::default().limit(super::edge::MAX_BODY).error_handler(|e, _| {
+        match e {
+            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+                ApiError::from(BodyError::TooLarge { max: super::edge::MAX_BODY }).closing()
+            }
+            JsonPayloadError::ContentType => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ),
+            other => ApiError::bad_request("invalid_json", other.to_string()),
+        }
+        .into()
+    })
 }
 
 pub fn query_config() -> actix_web::web::QueryConfig {

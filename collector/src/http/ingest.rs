@@ -1,10 +1,5 @@
 //! `POST /api/event`: gathers the request's facts and hands the body to [`crate::ingest::Ingest`].
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::http::header;
-use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 
@@ -32,7 +27,7 @@ pub async fn event(
     let max = state.settings.ingest.max_body_bytes;
     let raw = match read_body(&mut payload, max).await {
         Ok(raw) => raw,
-        Err(error) if error.close => return Ok(holding(error.error_response(), payload)),
+        Err(error) if error.close => return Ok(super::edge::holding(error.error_response(), payload)),
         Err(error) => return Err(error),
     };
     let body = body::decode(text(header::CONTENT_ENCODING), raw, max).map_err(IngestError::from)?;
@@ -109,28 +104,4 @@ async fn read_body(payload: &mut web::Payload, max: usize) -> Result<Vec<u8>, Ap
         return Err(IngestError::from(BodyError::TooLarge { max }).into());
     }
     Ok(body)
-}
-
-/// An answer that keeps the unread request body alive until it is sent, so the connection is closed after it.
-/// actix-http closes a connection whose request body is unread when the answer ends, except when that body was
-/// dropped and is chunked: that one it drains first, for as long as the client keeps sending, however slowly.
-fn holding(response: HttpResponse, payload: web::Payload) -> HttpResponse {
-    response.map_body(|_, body| BoxBody::new(Holding { body, _payload: payload }))
-}
-
-struct Holding {
-    body: BoxBody,
-    _payload: web::Payload,
-}
-
-impl MessageBody for Holding {
-    type Error = <BoxBody as MessageBody>::Error;
-
-    fn size(&self) -> BodySize {
-        self.body.size()
-    }
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        Pin::new(&mut self.get_mut().body).poll_next(cx)
-    }
 }

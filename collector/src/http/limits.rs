@@ -1,30 +1,34 @@
-//! Rate limits and response headers for `/api/v1` (a small middleware on `governor`'s GCRA limiters).
+//! Rate limits for `/api/v1` (a small middleware on `governor`'s GCRA limiters).
 //!
-//! - Analytics requests — `/api/v1/query` and everything under `/api/v1/sites/{site}/` except share-link
-//!   management — are limited per API key and per share link (`limits.api_per_hour`, default 100), and per
-//!   signed-in user with a separate, generous budget (`limits.dashboard_per_hour`, default 3600: one
-//!   dashboard screen sends about 20 queries, and a person clicking through filters for an hour should never
-//!   see a 429, while a script replaying a stolen cookie still gets stopped). Each budget refills evenly over
-//!   the hour and may be spent at once.
-//! - Login and first-run set-up: `limits.login_per_minute` (default 5) per email address and per client
-//!   address; the address is kept in memory only as a keyed hash.
+//! - Every credentialed request under `/api/v1` — analytics and management alike, except sign-in, the
+//!   OpenAPI document and public presence — spends its principal's budget: per API key and per share link
+//!   `limits.api_per_hour` (default 100), per signed-in user a separate, generous one (`limits.dashboard_per_hour`,
+//!   default 3600: one dashboard screen sends about 20 queries, and a person clicking through filters for an
+//!   hour should never see a 429, while a script replaying a stolen cookie still gets stopped). Each budget
+//!   refills evenly over the hour and may be spent at once. `GET /api/v1/sites/{id}` had no limit, which let
+//!   anyone with a credential probe site ids as fast as the server answered.
+//! - Login and first-run set-up: `limits.login_per_minute` (default 5) per client address, checked here before
+//!   the body is read (a body costs memory and time; the limit must not wait for it). The client address is
+//!   the first hop that is not a trusted proxy ([`super::client_ip`]), kept in memory only as a keyed hash.
+//! - Login, per email address: `limits.login_per_email_hour` (default 30), counted only for browsers without a
+//!   device cookie for that email ([`super::account`]). A per-email lock-out counted from every address let
+//!   anyone who knew the owner's email lock the owner out with 5 wrong attempts a minute.
 //! - Over a limit: 429 `rate_limited` with `Retry-After` (seconds).
 //!
 //! Counters live in this process: with N collectors behind a load balancer a client can get up to N times
-//! the budget. Every `/api/v1` answer gets `X-Content-Type-Options: nosniff` and, unless its handler chose a
-//! cache policy, `Cache-Control: no-store` (answers depend on who asks).
+//! the budget.
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use super::auth::{self, Principal, Resolved};
+use super::client_ip::client_ip;
 use super::error::ApiError;
 use super::AppState;
 use crate::settings::LimitSettings;
@@ -39,7 +43,8 @@ enum Budget {
 pub struct Limits {
     api: Option<DefaultKeyedRateLimiter<Budget>>,
     dashboard: Option<DefaultKeyedRateLimiter<i64>>,
-    login_email: DefaultKeyedRateLimiter<String>,
+    /// Per email, for browsers that never signed in to it.
+    login_email: Option<DefaultKeyedRateLimiter<String>>,
     login_client: DefaultKeyedRateLimiter<[u8; 16]>,
     /// Keys the hash under which a client address is counted, so no address is held in clear.
     client_key: [u8; 32],
@@ -52,7 +57,7 @@ impl Limits {
         Limits {
             api: hourly(settings.api_per_hour).map(DefaultKeyedRateLimiter::dashmap),
             dashboard: hourly(settings.dashboard_per_hour).map(DefaultKeyedRateLimiter::dashmap),
-            login_email: DefaultKeyedRateLimiter::dashmap(login),
+            login_email: hourly(settings.login_per_email_hour).map(DefaultKeyedRateLimiter::dashmap),
             login_client: DefaultKeyedRateLimiter::dashmap(login),
             client_key,
         }
@@ -67,32 +72,39 @@ impl Limits {
         };
         match outcome {
             Some((Err(not_until), clock)) => Err(ApiError::too_many_requests(
-                "too many analytics requests for this credential; see limits in the configuration",
+                "too many requests for this credential; see limits in the configuration",
                 seconds(not_until.wait_time_from(clock.now())),
             )),
             _ => Ok(()),
         }
     }
 
-    /// Spends one login (or set-up) attempt of the email's and of the client's budget.
-    pub fn check_login(&self, email: &str, client: IpAddr) -> Result<(), ApiError> {
-        let email: String = crate::store::users::normalise_email(email).chars().take(254).collect();
+    /// Spends one login (or set-up) attempt of the client address's budget, before the body is read.
+    pub fn check_login_client(&self, client: IpAddr) -> Result<(), ApiError> {
         let address = match client {
             IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
             IpAddr::V6(v6) => v6.octets(),
         };
         let mut client_hash = [0u8; 16];
         client_hash.copy_from_slice(&blake3::keyed_hash(&self.client_key, &address).as_bytes()[..16]);
-        let by_client = self.login_client.check_key(&client_hash);
-        let by_email = self.login_email.check_key(&email);
-        let now = self.login_email.clock().now();
-        let wait = [by_client.err(), by_email.err()].into_iter().flatten().map(|n| n.wait_time_from(now)).max();
-        match wait {
-            Some(wait) => {
-                Err(ApiError::too_many_requests("too many login attempts; wait and try again", seconds(wait)))
-            }
-            None => Ok(()),
-        }
+        self.login_client.check_key(&client_hash).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.login_client.clock().now());
+            ApiError::too_many_requests("too many login attempts from this address; wait and try again", seconds(wait))
+        })
+    }
+
+    /// Spends one login attempt of the email's budget, unless the browser signed in to this email before
+    /// (`known_device`): the owner's own browser is never locked out by someone else's failures.
+    pub fn check_login_email(&self, email: &str, known_device: bool) -> Result<(), ApiError> {
+        let Some(limiter) = self.login_email.as_ref().filter(|_| !known_device) else { return Ok(()) };
+        let email: String = crate::store::users::normalise_email(email).chars().take(254).collect();
+        limiter.check_key(&email).map_err(|not_until| {
+            ApiError::too_many_requests(
+                "too many login attempts for this account from browsers that never signed in to it; wait, or \
+                 sign in from a browser you used before",
+                seconds(not_until.wait_time_from(limiter.clock().now())),
+            )
+        })
     }
 
     pub fn retain_recent(&self) {
@@ -102,7 +114,9 @@ impl Limits {
         if let Some(l) = &self.dashboard {
             l.retain_recent();
         }
-        self.login_email.retain_recent();
+        if let Some(l) = &self.login_email {
+            l.retain_recent();
+        }
         self.login_client.retain_recent();
     }
 }
@@ -111,47 +125,41 @@ fn seconds(wait: std::time::Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
-/// Requests that read a site's stats: `/api/v1/query` and `/api/v1/sites/{site}/…` except share links.
-pub fn is_analytics(path: &str) -> bool {
+/// Requests that spend their principal's budget: everything under `/api/v1` but sign-in (limited per client
+/// and per email instead), the OpenAPI document and public presence (no principal).
+pub fn spends_budget(path: &str) -> bool {
     let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
-    let mut parts = rest.split('/');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("query"), None, _) => true,
-        (Some("sites"), Some(site), Some(section)) => {
-            !site.is_empty() && !section.is_empty() && section != "share-links"
-        }
-        _ => false,
-    }
+    let first = rest.split('/').next().unwrap_or("");
+    !matches!(first, "auth" | "openapi.json" | "presence")
 }
 
-/// The `/api/v1` middleware: budgets for analytics requests, then headers on every answer.
+fn is_sign_in(req: &ServiceRequest) -> bool {
+    req.method() == actix_web::http::Method::POST && matches!(req.path(), "/api/v1/auth/login" | "/api/v1/auth/setup")
+}
+
+/// The `/api/v1` middleware: sign-in attempts per client address, then principals' budgets.
 pub async fn api_guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if is_analytics(req.path()) {
-        if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
-            let resolved = auth::resolve(req.request(), &state).await;
-            if let Ok(Some(principal)) = &resolved {
-                if let Err(error) = state.auth.limits.check_analytics(principal) {
-                    let mut response = req.into_response(error.error_response());
-                    secure_headers(response.headers_mut());
-                    return Ok(response);
-                }
-            }
-            req.extensions_mut().insert(Resolved(resolved));
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    if is_sign_in(&req) {
+        let client = client_ip(req.request(), &state.trusted_proxies);
+        if let Err(error) = state.auth.limits.check_login_client(client) {
+            return Ok(req.into_response(error.error_response()));
         }
+    } else if spends_budget(req.path()) {
+        let resolved = auth::resolve(req.request(), &state).await;
+        if let Ok(Some(principal)) = &resolved {
+            if let Err(error) = state.auth.limits.check_analytics(principal) {
+                return Ok(req.into_response(error.error_response()));
+            }
+        }
+        req.extensions_mut().insert(Resolved(resolved));
     }
-    let mut response = next.call(req).await?.map_into_boxed_body();
-    secure_headers(response.headers_mut());
-    Ok(response)
-}
-
-fn secure_headers(headers: &mut actix_web::http::header::HeaderMap) {
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 #[cfg(test)]
@@ -159,40 +167,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn analytics_paths_are_stats_reads_only() {
-        for path in
-            ["/api/v1/query", "/api/v1/sites/abc/bots", "/api/v1/sites/abc/sessions/12", "/api/v1/sites/a/realtime"]
-        {
-            assert!(is_analytics(path), "{path}");
-        }
+    fn every_principal_route_spends_budget_but_sign_in_openapi_and_presence() {
         for path in [
+            "/api/v1/query",
             "/api/v1/sites",
             "/api/v1/sites/abc",
-            "/api/v1/sites/abc/share-links",
+            "/api/v1/sites/abc/bots",
             "/api/v1/sites/abc/share-links/3",
             "/api/v1/keys",
-            "/api/v1/auth/login",
-            "/api/v1/presence",
-            "/api/event",
+            "/api/v1/sites/a/realtime",
         ] {
-            assert!(!is_analytics(path), "{path}");
+            assert!(spends_budget(path), "{path}");
+        }
+        for path in
+            ["/api/v1/auth/login", "/api/v1/auth/status", "/api/v1/openapi.json", "/api/v1/presence", "/api/event"]
+        {
+            assert!(!spends_budget(path), "{path}");
         }
     }
 
+    fn limits(login_per_minute: u32, login_per_email_hour: u32) -> Limits {
+        let settings = LimitSettings { api_per_hour: 0, dashboard_per_hour: 0, login_per_minute, login_per_email_hour };
+        Limits::new(&settings, [7; 32])
+    }
+
     #[test]
-    fn login_attempts_are_counted_per_email_and_per_client() {
-        let limits =
-            Limits::new(&LimitSettings { api_per_hour: 0, dashboard_per_hour: 0, login_per_minute: 2 }, [7; 32]);
+    fn sign_in_attempts_are_counted_per_client_address() {
+        let limits = limits(2, 0);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
-        let b: IpAddr = "192.0.2.2".parse().unwrap();
-        assert!(limits.check_login("x@example.com", a).is_ok());
-        assert!(limits.check_login("X@example.com ", b).is_ok());
-        // Third attempt for this email, from a fresh client: refused, with a wait.
-        let refused = limits.check_login("x@example.com", "192.0.2.3".parse().unwrap()).unwrap_err();
+        assert!(limits.check_login_client(a).is_ok());
+        assert!(limits.check_login_client(a).is_ok());
+        let refused = limits.check_login_client(a).unwrap_err();
         assert_eq!(refused.status.as_u16(), 429);
         assert!(refused.retry_after.is_some_and(|s| (1..=60).contains(&s)));
-        // Client `a` has one attempt left; then it is refused for any email.
-        assert!(limits.check_login("y@example.com", a).is_ok());
-        assert!(limits.check_login("z@example.com", a).is_err());
+        assert!(limits.check_login_client("192.0.2.2".parse().unwrap()).is_ok(), "another address has its own");
+    }
+
+    #[test]
+    fn failures_from_strangers_never_lock_out_a_browser_that_signed_in_before() {
+        let limits = limits(5, 3);
+        for _ in 0..3 {
+            assert!(limits.check_login_email("owner@example.com", false).is_ok());
+        }
+        assert!(limits.check_login_email("Owner@example.com ", false).is_err(), "the email's budget is spent");
+        assert!(limits.check_login_email("owner@example.com", true).is_ok(), "the owner's browser is not");
+        assert!(limits.check_login_email("other@example.com", false).is_ok(), "other emails are not");
     }
 }

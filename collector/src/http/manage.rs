@@ -19,6 +19,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::access::{self, Manage, OwnerAccount, SiteAccess, SiteSettings};
 use super::auth::{Account, Authenticated, Principal};
 use super::error::ApiError;
 use super::AppState;
@@ -43,7 +44,7 @@ fn site_json(row: &SiteRow) -> Value {
 }
 
 fn may_read_site(principal: &Principal, site_id: i64) -> bool {
-    principal.allows(Scope::StatsRead, site_id) || principal.allows(Scope::SitesWrite, site_id)
+    <SiteSettings as access::Requirement>::permits(principal, site_id)
 }
 
 fn account(principal: &Principal) -> Result<&Account, ApiError> {
@@ -102,15 +103,8 @@ pub async fn create_site(
 }
 
 /// `GET /api/v1/sites/{site}`.
-pub async fn get_site(
-    state: web::Data<AppState>,
-    Authenticated(principal): Authenticated,
-    site: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let row = site_row(&state, &site).await?;
-    if !may_read_site(&principal, row.id) {
-        return Err(ApiError::forbidden("reading this site needs access to it"));
-    }
+pub async fn get_site(state: web::Data<AppState>, access: SiteAccess<SiteSettings>) -> Result<HttpResponse, ApiError> {
+    let row = site_row(&state, &access.site.public_id).await?;
     Ok(HttpResponse::Ok().json(site_json(&row)))
 }
 
@@ -118,14 +112,10 @@ pub async fn get_site(
 /// hash_routing, public_presence.
 pub async fn update_site(
     state: web::Data<AppState>,
-    Authenticated(principal): Authenticated,
-    site: web::Path<String>,
+    access: SiteAccess<Manage>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = site_row(&state, &site).await?;
-    if !principal.allows(Scope::SitesWrite, row.id) {
-        return Err(ApiError::forbidden("changing this site needs its owner or a sites:write key for it"));
-    }
+    let row = site_row(&state, &access.site.public_id).await?;
     let patch: SitePatch = serde_json::from_value(body.into_inner())
         .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
     let updated =
@@ -135,15 +125,8 @@ pub async fn update_site(
 }
 
 /// `DELETE /api/v1/sites/{site}`: the site and everything stored for it, its keys and share links included.
-pub async fn delete_site(
-    state: web::Data<AppState>,
-    Authenticated(principal): Authenticated,
-    site: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let row = site_row(&state, &site).await?;
-    if !principal.allows(Scope::SitesWrite, row.id) {
-        return Err(ApiError::forbidden("deleting this site needs its owner or a sites:write key for it"));
-    }
+pub async fn delete_site(state: web::Data<AppState>, access: SiteAccess<Manage>) -> Result<HttpResponse, ApiError> {
+    let row = site_row(&state, &access.site.public_id).await?;
     sites::delete(&state.db, row.id).await?;
     state.sites.reload(&row.public_id).await?;
     state.auth.forget_keys(|key| key.site_id == Some(row.id));
@@ -175,10 +158,7 @@ pub async fn create_key(
             "a key made in the dashboard is for one site; all-sites keys come from `footfall key add`",
         ));
     };
-    let site = site_row(&state, public_id).await?;
-    if !principal.allows(Scope::SitesWrite, site.id) {
-        return Err(ApiError::forbidden("keys can be made only for your own sites"));
-    }
+    let site = access::authorize::<Manage>(&state, &principal, public_id).await?;
     let (info, key) = keys::create_with_info(&state.db, scope, Some(site.id)).await?;
     Ok(HttpResponse::Created().json(json!({
         "id": info.id,
@@ -239,31 +219,20 @@ pub struct NewShareLinkBody {
     expires_at: Option<i64>,
 }
 
-async fn owned_site(state: &AppState, principal: &Principal, public_id: &str) -> Result<SiteRow, ApiError> {
-    account(principal)?;
-    let row = site_row(state, public_id).await?;
-    if !principal.allows(Scope::SitesWrite, row.id) {
-        return Err(ApiError::forbidden("share links are managed by the site's owner"));
-    }
-    Ok(row)
-}
-
 /// `POST /api/v1/sites/{site}/share-links` → 201 `{"id", "token", "url": "/share/TOKEN", ...}`; the token is
 /// shown once.
 pub async fn create_share_link(
     state: web::Data<AppState>,
-    Authenticated(principal): Authenticated,
-    site: web::Path<String>,
+    access: SiteAccess<OwnerAccount>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let row = owned_site(&state, &principal, &site).await?;
     // The body is optional: an empty one makes an unlabelled link without expiry.
     let body: NewShareLinkBody = if body.iter().all(u8::is_ascii_whitespace) {
         NewShareLinkBody::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?
     };
-    let (link, token) = share_links::create(&state.db, row.id, &body.label, body.expires_at).await?;
+    let (link, token) = share_links::create(&state.db, access.site.id, &body.label, body.expires_at).await?;
     let mut answer = serde_json::to_value(&link).unwrap_or_default();
     answer["token"] = json!(token);
     answer["url"] = json!(format!("/share/{token}"));
@@ -273,22 +242,19 @@ pub async fn create_share_link(
 /// `GET /api/v1/sites/{site}/share-links`: id, label, prefix, created, expiry; never a token.
 pub async fn list_share_links(
     state: web::Data<AppState>,
-    Authenticated(principal): Authenticated,
-    site: web::Path<String>,
+    access: SiteAccess<OwnerAccount>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = owned_site(&state, &principal, &site).await?;
-    Ok(HttpResponse::Ok().json(json!({"share_links": share_links::list(&state.db, row.id).await?})))
+    Ok(HttpResponse::Ok().json(json!({"share_links": share_links::list(&state.db, access.site.id).await?})))
 }
 
 /// `DELETE /api/v1/sites/{site}/share-links/{id}` → 204; the link stops working at once on this collector.
 pub async fn delete_share_link(
     state: web::Data<AppState>,
-    Authenticated(principal): Authenticated,
+    access: SiteAccess<OwnerAccount>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (site, id) = path.into_inner();
-    let row = owned_site(&state, &principal, &site).await?;
-    if !share_links::delete(&state.db, row.id, id).await? {
+    let (_, id) = path.into_inner();
+    if !share_links::delete(&state.db, access.site.id, id).await? {
         return Err(ApiError::not_found("this site has no such share link"));
     }
     state.auth.forget_share_links(|link| link.id == id);

@@ -1,10 +1,14 @@
-//! The route table, in one place, with middleware per scope. Handlers are thin: they gather the request's
-//! facts, call one function of the domain, and let [`error::ApiError`] map failures to HTTP.
+//! The route table, in one place, with middleware per scope. Every request first passes [`edge::guard`]
+//! (body bounds and headers, wrapped around the whole app in `startup`); `/api/v1` then passes
+//! [`limits::api_guard`] (budgets). Handlers are thin: [`access::SiteAccess`] resolves who asks for which site,
+//! [`params`] reads report parameters, and [`error::ApiError`] maps every module's errors to HTTP.
+pub mod access;
 pub mod account;
 pub mod auth;
 pub mod bots;
 pub mod client_ip;
 pub mod dashboard;
+pub mod edge;
 pub mod error;
 pub mod export;
 pub mod health;
@@ -12,6 +16,7 @@ pub mod ingest;
 pub mod limits;
 pub mod manage;
 pub mod openapi;
+pub mod params;
 pub mod query;
 pub mod realtime;
 pub mod reports;

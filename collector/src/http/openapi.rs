@@ -30,7 +30,8 @@ pub struct RouteDoc {
     pub params: &'static [(&'static str, &'static str)],
 }
 
-const RANGE: (&str, &str) = ("date_range", "`[from, to]` as JSON or today, yesterday, 7d, 30d, month, year, all");
+const RANGE: (&str, &str) =
+    ("date_range", "`[from, to]` as JSON or today, yesterday, 7d, 30d, month, year, all; default 30d");
 const TZ: (&str, &str) = ("timezone", "IANA time zone; default: the site's");
 const FILTERS: (&str, &str) = ("filters", "JSON list of [operator, dimension, [values]] as in the query API");
 const PAGE: [(&str, &str); 2] = [("limit", "rows per page"), ("offset", "rows to skip")];
@@ -89,7 +90,7 @@ pub const ROUTES: &[RouteDoc] = &[
             "GET",
             "/api/v1/sites/{site}/bots",
             Access::StatsRead,
-            "Bot ledger: dropped traffic by day, reason and signature",
+            "Bot ledger: dropped traffic by UTC day, reason and signature",
         )
     },
     RouteDoc {
@@ -208,10 +209,10 @@ pub fn document() -> Value {
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object",
                     "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
-                "Query": {"type": "object", "required": ["site", "metrics", "date_range"], "additionalProperties": false, "properties": {
+                "Query": {"type": "object", "required": ["site", "metrics"], "additionalProperties": false, "properties": {
                     "site": {"type": "string"},
                     "metrics": {"type": "array", "minItems": 1, "items": {"enum": metrics}},
-                    "date_range": {"oneOf": [
+                    "date_range": {"default": "30d", "oneOf": [
                         {"enum": ["today", "yesterday", "7d", "30d", "month", "year", "all"]},
                         {"type": "array", "items": {"type": "string", "format": "date"}, "minItems": 2, "maxItems": 2}]},
                     "timezone": {"type": "string", "description": "IANA time zone"},

@@ -1,15 +1,17 @@
-//! `POST /api/v1/query` and `GET /api/v1/query`: authorise, validate, answer.
+//! `POST /api/v1/query` and `GET /api/v1/query`: the site named in the request is authorised through
+//! [`access::authorize`], the fields validated by [`RawQuery::validate`] (its shared report parameters by
+//! [`crate::query::params`]), and the answer computed by [`query::run`].
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDate;
 use serde_json::Value;
 
+use super::access::{self, StatsRead};
 use super::auth::Authenticated;
 use super::error::ApiError;
+use super::params::first_day;
 use super::AppState;
 use crate::query::{self, RawQuery};
-use crate::store::keys::Scope;
 
 pub async fn post(
     state: web::Data<AppState>,
@@ -34,15 +36,9 @@ async fn answer(
     raw: RawQuery,
 ) -> Result<HttpResponse, ApiError> {
     let site_id = query::parse::parse_site(&raw.site)?;
-    let site = state.sites.get(site_id).await?.ok_or_else(|| ApiError::not_found(format!("no site `{site_id}`")))?;
-    if !principal.allows(Scope::StatsRead, site.id) {
-        return Err(ApiError::forbidden("querying stats needs stats:read access to this site"));
-    }
-    let first_day = match raw.date_range.as_str() {
-        Some("all") => query::first_day(&state.db, site.id).await?,
-        _ => NaiveDate::default(),
-    };
+    let site = access::authorize::<StatsRead>(&state, &principal, site_id).await?;
+    let wants_all = raw.date_range.as_ref().and_then(Value::as_str) == Some("all");
+    let first_day = first_day(&state, &site, wants_all).await?;
     let query = raw.validate(site, chrono::Utc::now(), first_day)?;
-    let body = query::run(&state.db, &query).await?;
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(query::run(&state.db, &query).await?))
 }

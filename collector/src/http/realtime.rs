@@ -5,41 +5,18 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
-use super::auth::Authenticated;
+use super::access::{SiteAccess, StatsRead};
 use super::error::ApiError;
 use super::AppState;
 use crate::realtime::{self, PresenceParams, PresenceQuery, RealtimeError};
-use crate::store::keys::Scope;
-use crate::store::sites::Site;
 
-/// The site, if the request may read its stats.
-async fn readable_site(
-    state: &AppState,
-    site: &str,
-    allowed: impl FnOnce(&Site) -> bool,
-) -> Result<std::sync::Arc<Site>, ApiError> {
-    let site = state.sites.get(site).await?.ok_or_else(|| ApiError::not_found("no such site"))?;
-    if !allowed(&site) {
-        return Err(ApiError::forbidden("real-time presence needs stats:read access to this site"));
-    }
-    Ok(site)
-}
-
-pub async fn snapshot(
-    state: web::Data<AppState>,
-    Authenticated(principal): Authenticated,
-    site: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let site = readable_site(&state, &site, |s| principal.allows(Scope::StatsRead, s.id)).await?;
+pub async fn snapshot(state: web::Data<AppState>, access: SiteAccess<StatsRead>) -> Result<HttpResponse, ApiError> {
+    let site = access.site;
     Ok(HttpResponse::Ok().json(realtime::report(state.sessions.as_ref(), &site.public_id).await?))
 }
 
-pub async fn stream(
-    state: web::Data<AppState>,
-    Authenticated(principal): Authenticated,
-    site: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let site = readable_site(&state, &site, |s| principal.allows(Scope::StatsRead, s.id)).await?;
+pub async fn stream(state: web::Data<AppState>, access: SiteAccess<StatsRead>) -> Result<HttpResponse, ApiError> {
+    let site = access.site;
     // Read once before answering, so an unreadable store is a JSON error rather than a silent stream.
     let first = realtime::report(state.sessions.as_ref(), &site.public_id).await?;
     Ok(HttpResponse::Ok()

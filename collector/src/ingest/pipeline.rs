@@ -179,7 +179,15 @@ impl Pipeline {
     }
 
     async fn run(&self, beacon: Beacon, meta: &RequestMeta) -> Result<Event, Stop> {
-        let site = self.site(&beacon).await?;
+        let site = match (self.site(&beacon).await, meta.sender) {
+            // A key bound to one site is told the same for every other id, existing or not: a 403 for some
+            // ids and a 202 for the rest showed which ids exist.
+            (Err(Stop::Drop(DropReason::UnknownSite, _)), Sender::Server { site_id: Some(_) }) => {
+                let asked = crate::ingest::beacon::truncate(&beacon.site, 64).to_owned();
+                return Err(Stop::Fail(PipelineError::KeyNotForSite(asked)));
+            }
+            (found, _) => found?,
+        };
         if let Sender::Server { site_id: Some(allowed) } = meta.sender {
             if allowed != site.id {
                 return Err(Stop::Fail(PipelineError::KeyNotForSite(site.public_id.clone())));

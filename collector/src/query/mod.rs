@@ -8,6 +8,7 @@ pub mod buckets;
 pub mod conversions;
 pub mod identified;
 pub mod model;
+pub mod params;
 pub mod parse;
 pub mod partial;
 pub mod range;

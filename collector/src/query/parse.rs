@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::model::{Dimension, Filter, FilterOp, Metric, SortKey, StatsQuery};
-use super::range::DateRange;
+use super::params::{param_value, Days, Paging, RawReport, Report, ReportSpec};
 use super::QueryError;
 use crate::store::sites::Site;
 
@@ -19,7 +19,8 @@ use crate::store::sites::Site;
 pub struct RawQuery {
     pub site: String,
     pub metrics: Vec<String>,
-    pub date_range: Value,
+    #[serde(default)]
+    pub date_range: Option<Value>,
     #[serde(default)]
     pub timezone: Option<String>,
     #[serde(default)]
@@ -37,9 +38,15 @@ pub struct RawQuery {
 }
 
 pub const MAX_LIMIT: u64 = 10_000;
-const DEFAULT_LIMIT: u64 = 100;
+/// The query API's paging, with the shared report parameters ([`super::params`]).
+const QUERY: ReportSpec = ReportSpec {
+    days: Days::Local,
+    filters: true,
+    paging: Some(Paging { default_limit: 100, max_limit: MAX_LIMIT }),
+    compare: true,
+    extra: &[],
+};
 const MAX_FILTER_VALUES: usize = 100;
-const MAX_FILTERS: usize = 20;
 /// `time:hour` makes one row per hour; longer ranges should use days.
 const MAX_HOURLY_DAYS: i64 = 31;
 /// What `section` can be measured by: dwell is reported per page view, not per session.
@@ -81,25 +88,11 @@ impl RawQuery {
         serde_json::from_value(body).map_err(|e| QueryError::invalid("invalid_query", e.to_string()))
     }
 
-    /// The `GET` form: the same fields as query parameters; lists and ranges JSON-encoded
-    /// (`metrics=["visitors"]`), or for plain lists also comma-separated (`metrics=visitors,pageviews`).
+    /// The `GET` form: the same fields as query parameters, each read as [`param_value`] reads it.
     pub fn from_params(params: HashMap<String, String>) -> Result<RawQuery, QueryError> {
         let mut object = serde_json::Map::new();
         for (name, text) in params {
-            let value = match name.as_str() {
-                "limit" | "offset" => text.parse::<u64>().map(Value::from).unwrap_or(Value::String(text)),
-                "metrics" | "dimensions" if !text.trim_start().starts_with('[') => {
-                    Value::Array(text.split(',').map(|s| Value::String(s.trim().to_owned())).collect())
-                }
-                "date_range" | "metrics" | "dimensions" | "filters" | "order_by"
-                    if text.trim_start().starts_with('[') =>
-                {
-                    serde_json::from_str(&text).map_err(|e| {
-                        QueryError::invalid("invalid_query", format!("`{}` is not valid JSON: {e}", clip(&name)))
-                    })?
-                }
-                _ => Value::String(text),
-            };
+            let value = param_value(&name, text)?;
             object.insert(name, value);
         }
         RawQuery::from_json(Value::Object(object))
@@ -112,7 +105,6 @@ impl RawQuery {
         today_utc: chrono::DateTime<chrono::Utc>,
         first_day: NaiveDate,
     ) -> Result<StatsQuery, QueryError> {
-        let timezone = parse_timezone(self.timezone.as_deref(), site.timezone)?;
         if self.metrics.is_empty() {
             return Err(QueryError::invalid("missing_metrics", "name at least one metric"));
         }
@@ -139,50 +131,25 @@ impl RawQuery {
                 ));
             }
         }
-        let today = today_utc.with_timezone(&timezone).date_naive();
-        let range = DateRange::parse(&self.date_range, today, first_day)?;
+        let shared = RawReport {
+            date_range: self.date_range,
+            timezone: self.timezone,
+            filters: self.filters,
+            limit: self.limit,
+            offset: self.offset,
+            compare: self.compare,
+        };
+        let Report { range, timezone, filters, limit, offset, compare } =
+            shared.resolve(site.timezone, today_utc, first_day, &QUERY)?;
         if dimensions.contains(&Dimension::Hour) && (range.to - range.from).num_days() >= MAX_HOURLY_DAYS {
             return Err(QueryError::invalid("invalid_dimensions", "time:hour is limited to ranges of 31 days"));
         }
-        if self.filters.len() > MAX_FILTERS {
-            return Err(QueryError::invalid("invalid_filter", format!("at most {MAX_FILTERS} filters")));
-        }
-        let filters = self.filters.iter().map(parse_filter).collect::<Result<Vec<_>, _>>()?;
         let order_by = self
             .order_by
             .iter()
             .map(|(key, direction)| parse_order(key, direction, &metrics, &dimensions))
             .collect::<Result<Vec<_>, _>>()?;
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
-        if limit == 0 || limit > MAX_LIMIT {
-            return Err(QueryError::invalid("invalid_limit", format!("limit must be 1 to {MAX_LIMIT}")));
-        }
-        let offset = self.offset.unwrap_or(0);
-        if offset > 1_000_000 {
-            return Err(QueryError::invalid("invalid_offset", "offset must be at most 1000000"));
-        }
-        let compare = match self.compare.as_deref() {
-            None => false,
-            Some("previous_period") => true,
-            Some(other) => {
-                return Err(QueryError::invalid(
-                    "invalid_compare",
-                    format!("compare must be previous_period, not `{}`", clip(other)),
-                ))
-            }
-        };
-        Ok(StatsQuery {
-            site,
-            metrics,
-            range,
-            timezone,
-            dimensions,
-            filters,
-            order_by,
-            limit: limit as usize,
-            offset: offset as usize,
-            compare,
-        })
+        Ok(StatsQuery { site, metrics, range, timezone, dimensions, filters, order_by, limit, offset, compare })
     }
 }
 

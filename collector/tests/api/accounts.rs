@@ -59,6 +59,16 @@ impl TestApp {
     }
 }
 
+/// Sends raw bytes on a fresh connection and returns what the server said within `wait`.
+async fn raw_exchange(address: &str, bytes: &[u8], wait: std::time::Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address.trim_start_matches("http://")).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(wait, stream.read(&mut answer)).await.unwrap_or(Ok(0)).unwrap_or(0);
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
 async fn json_of(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
@@ -206,42 +216,89 @@ async fn a_user_made_with_the_cli_signs_in_and_out_with_the_cookie_rules() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_attempts_are_limited_per_email_and_per_client() {
+async fn login_attempts_are_limited_per_client_address_before_the_body_is_read() {
     let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
     users::create(&app.db, "victim@example.com", PASSWORD).await.unwrap();
-    let attempt = |email: &str, password: &str, ip: &str| {
+    let attempt = |email: &str, ip: &str| {
         app.api(Method::POST, "/api/v1/auth/login")
             .header("x-forwarded-for", ip)
-            .json(&json!({"email": email, "password": password}))
+            .json(&json!({"email": email, "password": "guess"}))
             .send()
     };
-    // Per email: five tries a minute from anywhere (each from a new address here), then 429 — even with the
-    // right password.
+    // One address trying many emails: five a minute, then 429 with a wait.
     for n in 0..5 {
-        assert_eq!(attempt("victim@example.com", "guess", &format!("198.51.100.{n}")).await.unwrap().status(), 401);
+        assert_eq!(attempt(&format!("user{n}@example.com"), "203.0.113.50").await.unwrap().status(), 401);
     }
-    let refused = attempt("victim@example.com", PASSWORD, "198.51.100.99").await.unwrap();
+    let refused = attempt("someone-else@example.com", "203.0.113.50").await.unwrap();
     assert_eq!(refused.status(), 429);
     let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
-    let (_, body) = json_of(refused).await;
-    assert_eq!(body["error"]["code"], "rate_limited");
-
-    // Per client: one address trying many emails.
-    for n in 0..5 {
-        assert_eq!(attempt(&format!("user{n}@example.com"), "guess", "203.0.113.50").await.unwrap().status(), 401);
-    }
-    assert_eq!(attempt("someone-else@example.com", "guess", "203.0.113.50").await.unwrap().status(), 429);
+    assert_eq!(json_of(refused).await.1["error"]["code"], "rate_limited");
+    // The refusal does not wait for a body: a head that announces one and sends nothing is answered at once.
+    let head = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.50\r\n\
+                Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n";
+    let answer = raw_exchange(&app.address, head.as_bytes(), std::time::Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 429"), "answered before any body byte: {answer:?}");
     // The set-up is counted the same way.
     let setup = app
         .api(Method::POST, "/api/v1/auth/setup")
         .header("x-forwarded-for", "203.0.113.50")
         .json(&json!({"email": "x@example.com", "password": PASSWORD}));
     assert_eq!(setup.send().await.unwrap().status(), 429);
+
+    // A client on a private network behind the trusted proxy cannot pose as fresh addresses: the first hop
+    // that is not a trusted proxy is the client, whatever it wrote to its left.
+    for n in 0..5 {
+        let posing = format!("6.6.7.{n}, 10.1.2.3");
+        assert_eq!(attempt("victim@example.com", &posing).await.unwrap().status(), 401);
+    }
+    assert_eq!(attempt("victim@example.com", "6.6.7.99, 10.1.2.3").await.unwrap().status(), 429);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn analytics_requests_are_limited_per_key_and_share_link_not_management() {
+async fn nobody_can_lock_the_owner_out_of_a_browser_the_owner_signed_in_from() {
+    let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
+    users::create(&app.db, "owner@example.com", PASSWORD).await.unwrap();
+    let login = |password: &str, ip: &str, device: Option<&str>| {
+        let mut request = app
+            .api(Method::POST, "/api/v1/auth/login")
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": "owner@example.com", "password": password}));
+        if let Some(device) = device {
+            request = request.header("cookie", device.to_owned());
+        }
+        request.send()
+    };
+    // The owner signed in once from this browser and kept its device cookie.
+    let first = login(PASSWORD, "198.51.100.7", None).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let device = first
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("footfall_device="))
+        .expect("a device cookie");
+    assert!(device.contains("HttpOnly") && device.contains("SameSite=Strict"), "{device}");
+    let device = device.split(';').next().unwrap().to_owned();
+
+    // An attacker fails on purpose from many addresses, five a minute each: far past what used to lock the
+    // account (five a minute per email from anywhere).
+    for n in 0..40 {
+        let status = login("guess", &format!("203.0.113.{n}"), None).await.unwrap().status();
+        assert!(status == 401 || status == 429, "{status}");
+    }
+    // Strangers' browsers are slowed down for this email now…
+    assert_eq!(login(PASSWORD, "192.0.2.200", None).await.unwrap().status(), 429);
+    // …but the owner's own browser signs in, from its usual address and from a new one.
+    assert_eq!(login(PASSWORD, "198.51.100.7", Some(&device)).await.unwrap().status(), 200);
+    assert_eq!(login(PASSWORD, "192.0.2.201", Some(&device)).await.unwrap().status(), 200);
+    // A device cookie is worth nothing for another email, nor forged.
+    assert_eq!(login(PASSWORD, "192.0.2.202", Some("footfall_device=00ff")).await.unwrap().status(), 429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_requests_are_limited_per_key_share_link_and_user() {
     let dir = temp_dir("api-limit");
     let url = fresh_database(Db::Sqlite, &dir).await;
     let mut env_settings = settings(&url, Sessions::Memory, dir.join("data"));
@@ -260,9 +317,9 @@ async fn analytics_requests_are_limited_per_key_and_share_link_not_management() 
     assert!((1..=1200).contains(&wait), "Retry-After {wait}");
     assert_eq!(refused.headers()["content-type"], "application/json");
     assert_eq!(json_of(refused).await.1["error"]["code"], "rate_limited");
-    // Management is not an analytics endpoint: the same key still reads the site's settings.
+    // Management spends the same budget: `GET /api/v1/sites/{id}` unlimited let a credential probe site ids.
     let settings = app.api(Method::GET, &format!("/api/v1/sites/{}", app.site)).bearer_auth(&app.stats_key);
-    assert_eq!(settings.send().await.unwrap().status(), 200);
+    assert_eq!(settings.send().await.unwrap().status(), 429);
 
     // Share links and dashboard users have budgets of their own.
     let id = users::create(&app.db, "owner@example.com", PASSWORD).await.unwrap();
@@ -282,7 +339,8 @@ async fn analytics_requests_are_limited_per_key_and_share_link_not_management() 
     }
     let shared = app.api(Method::GET, &bots).header("authorization", format!("Share {token}"));
     assert_eq!(shared.send().await.unwrap().status(), 429);
-    for _ in 0..5 {
+    // Making the share link spent one of the user's five.
+    for _ in 0..4 {
         assert_eq!(app.as_browser(&browser, Method::GET, &bots).send().await.unwrap().status(), 200);
     }
     assert_eq!(app.as_browser(&browser, Method::GET, &bots).send().await.unwrap().status(), 429);
@@ -335,11 +393,11 @@ async fn share_links_read_one_site_and_change_nothing() {
     assert_eq!(app.count("sites").await, 1);
     assert_eq!(app.count("share_links").await, 1);
 
-    // Another site is out of reach.
+    // Another site is out of reach, answered as if it did not exist.
     let other =
         sites::create(&app.db, sites::NewSite { domain: "b.example", public_id: None, timezone: None }).await.unwrap();
     let other_query = format!("/api/v1/query?site={}&metrics=visitors&date_range=7d", other.public_id);
-    assert_eq!(share(Method::GET, &other_query).send().await.unwrap().status(), 403);
+    assert_eq!(share(Method::GET, &other_query).send().await.unwrap().status(), 404);
 
     // Revoked: refused at once on this collector.
     let id = link["id"].as_i64().unwrap();
@@ -379,25 +437,34 @@ async fn an_account_sees_and_touches_only_its_own_sites() {
     let (_, listed) = json_of(app.as_browser(&admin, Method::GET, "/api/v1/sites").send().await.unwrap()).await;
     assert_eq!(ids(&listed), vec![app.site.clone()]);
 
-    // Nothing of the other account's site is reachable, in either direction.
+    // Nothing of the other account's site is reachable, in either direction, and its existence does not show:
+    // the answer is the one for a site that does not exist.
     let admin_site = format!("/api/v1/sites/{}", app.site);
-    for (method, path) in [
-        (Method::GET, admin_site.clone()),
-        (Method::PATCH, admin_site.clone()),
-        (Method::DELETE, admin_site.clone()),
-        (Method::GET, format!("{admin_site}/bots")),
-        (Method::GET, format!("{admin_site}/share-links")),
-        (Method::GET, format!("/api/v1/query?site={}&metrics=visitors&date_range=7d", app.site)),
+    let unknown_site = "/api/v1/sites/no-such-site".to_owned();
+    for (method, path, unknown) in [
+        (Method::GET, admin_site.clone(), unknown_site.clone()),
+        (Method::PATCH, admin_site.clone(), unknown_site.clone()),
+        (Method::DELETE, admin_site.clone(), unknown_site.clone()),
+        (Method::GET, format!("{admin_site}/bots"), format!("{unknown_site}/bots")),
+        (Method::GET, format!("{admin_site}/share-links"), format!("{unknown_site}/share-links")),
+        (
+            Method::GET,
+            format!("/api/v1/query?site={}&metrics=visitors&date_range=7d", app.site),
+            "/api/v1/query?site=no-such-site&metrics=visitors&date_range=7d".to_owned(),
+        ),
     ] {
-        let status = app.as_browser(&second, method.clone(), &path).json(&json!({})).send().await.unwrap().status();
-        assert_eq!(status, 403, "{method} {path}");
+        let foreign = json_of(app.as_browser(&second, method.clone(), &path).json(&json!({})).send().await.unwrap());
+        let missing = json_of(app.as_browser(&second, method.clone(), &unknown).json(&json!({})).send().await.unwrap());
+        let (foreign, missing) = (foreign.await, missing.await);
+        assert_eq!(foreign.0, 404, "{method} {path}: {}", foreign.1);
+        assert_eq!(foreign, missing, "{method} {path} answers like a site that does not exist");
     }
     let status = app.as_browser(&admin, Method::GET, "/api/v1/sites/second-site").send().await.unwrap().status();
-    assert_eq!(status, 403);
+    assert_eq!(status, 404);
     let key_for_admin_site = json!({"scope": "stats:read", "site": app.site});
     let status =
         app.as_browser(&second, Method::POST, "/api/v1/keys").json(&key_for_admin_site).send().await.unwrap().status();
-    assert_eq!(status, 403);
+    assert_eq!(status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

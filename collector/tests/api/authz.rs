@@ -246,6 +246,7 @@ const OTHER_EMAIL: &str = "other@example.com";
 const PASSWORD: &str = "a long enough password";
 
 /// One target site owned by the owner, with a credential of every kind for it.
+#[derive(Clone)]
 struct Fixture {
     site: String,
     share_token: String,
@@ -386,4 +387,36 @@ async fn every_route_allows_exactly_whom_the_matrix_says() {
         }
     }
     assert!(failures.is_empty(), "authorisation matrix failures:\n{}", failures.join("\n"));
+}
+
+/// A credential for one site, or of one account, learns nothing about another site's existence: every route
+/// that names a site answers it exactly as it answers an id no site has (same status, same body).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_credentials_cannot_tell_an_existing_site_from_an_unknown_one() {
+    let dir = temp_dir("authz-probe");
+    let url = fresh_database(Db::Sqlite, &dir).await;
+    let mut settings = settings(&url, Sessions::Memory, dir.join("data"));
+    settings.limits.login_per_minute = 10_000;
+    let app = spawn_app_with(settings).await;
+    let owner_id = users::create(&app.db, OWNER_EMAIL, PASSWORD).await.unwrap();
+    let other_id = users::create(&app.db, OTHER_EMAIL, PASSWORD).await.unwrap();
+    let target = fixture(&app, owner_id, other_id).await;
+    // Every credential of another tenant: its account, its site's keys and share link.
+    let prober = fixture(&app, other_id, owner_id).await;
+    let aimed_at = |site: &str| Fixture { site: site.to_owned(), ..prober.clone() };
+    let (existing, unknown) = (aimed_at(&target.site), aimed_at("zz-no-such-site"));
+    let mut leaks = Vec::new();
+    let names_a_site = |e: &&Entry| [Some(e.path), e.query, e.body].iter().flatten().any(|t| t.contains("{site}"));
+    for entry in MATRIX.iter().filter(names_a_site) {
+        for who in [Share, StatsKey, SitesKey, EventsKey, Owner] {
+            let on_existing = request(&app, entry, who, &existing).await;
+            let on_unknown = request(&app, entry, who, &unknown).await;
+            // A public endpoint's JSON may name the id it was asked about; nothing else may differ.
+            let on_unknown = (on_unknown.0, on_unknown.1.replace("zz-no-such-site", &target.site));
+            if on_existing != on_unknown {
+                leaks.push(format!("{} {} as {who:?}: {on_existing:?} vs {on_unknown:?}", entry.method, entry.path));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "answers that tell an existing foreign site from an unknown one:\n{}", leaks.join("\n"));
 }

@@ -8,6 +8,7 @@ mod authz;
 mod cli;
 mod demo;
 mod durability;
+mod edge;
 mod enrichment;
 mod export;
 mod hostile;
