@@ -145,6 +145,7 @@ pub async fn delete_site(
         return Err(ApiError::forbidden("deleting this site needs its owner or a sites:write key for it"));
     }
     sites::delete(&state.db, row.id).await?;
+    state.ingest.pipeline.forget_site(row.id).await;
     state.sites.reload(&row.public_id).await?;
     state.auth.forget_keys(|key| key.site_id == Some(row.id));
     state.auth.forget_share_links(|link| link.site_id == row.id);

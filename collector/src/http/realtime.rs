@@ -31,7 +31,7 @@ pub async fn snapshot(
     site: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let site = readable_site(&state, &site, |s| principal.allows(Scope::StatsRead, s.id)).await?;
-    Ok(HttpResponse::Ok().json(realtime::report(state.sessions.as_ref(), &site.public_id).await?))
+    Ok(HttpResponse::Ok().json(realtime::report(state.sessions.as_ref(), site.id).await?))
 }
 
 pub async fn stream(
@@ -41,13 +41,13 @@ pub async fn stream(
 ) -> Result<HttpResponse, ApiError> {
     let site = readable_site(&state, &site, |s| principal.allows(Scope::StatsRead, s.id)).await?;
     // Read once before answering, so an unreadable store is a JSON error rather than a silent stream.
-    let first = realtime::report(state.sessions.as_ref(), &site.public_id).await?;
+    let first = realtime::report(state.sessions.as_ref(), site.id).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         // Reverse proxies (nginx) would otherwise buffer the stream.
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(state.realtime.stream(&site.public_id, &first, state.metrics.clone())))
+        .streaming(state.realtime.stream(site.id, &first, state.metrics.clone())))
 }
 
 pub async fn presence(
@@ -56,10 +56,8 @@ pub async fn presence(
 ) -> Result<HttpResponse, ApiError> {
     let query = PresenceQuery::parse(params.into_inner())?;
     let site = state.sites.get(&query.site).await?;
-    if !site.is_some_and(|s| s.public_presence) {
-        return Err(RealtimeError::PresenceDisabled.into());
-    }
-    let visitors = realtime::presence(state.sessions.as_ref(), &query).await?;
+    let Some(site) = site.filter(|s| s.public_presence) else { return Err(RealtimeError::PresenceDisabled.into()) };
+    let visitors = realtime::presence(state.sessions.as_ref(), site.id, &query).await?;
     Ok(HttpResponse::Ok()
         // Widgets on every page may poll this; a few seconds of caching costs nothing in accuracy.
         .insert_header((header::CACHE_CONTROL, "public, max-age=5"))

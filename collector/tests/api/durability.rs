@@ -181,7 +181,7 @@ async fn a_collector_started_during_a_redis_outage_accepts_events_and_joins_redi
         assert_eq!(app.send(&pageview(&app.site, "/after")).await.status(), 202);
         acknowledged += 1;
         let keys: Vec<String> =
-            redis::cmd("KEYS").arg(format!("ff:sess:{{{}}}:*", app.site)).query_async(&mut conn).await.unwrap();
+            redis::cmd("KEYS").arg(format!("ff:sess:{{{}}}:*", app.site_id)).query_async(&mut conn).await.unwrap();
         if !keys.is_empty() {
             joined = true;
             break;
