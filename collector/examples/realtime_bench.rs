@@ -16,6 +16,7 @@ use footfall::store::{self, keys, sites};
 use futures_util::StreamExt;
 use rand::distributions::{Distribution, WeightedIndex};
 use rand::Rng;
+use sea_orm::ConnectionTrait;
 
 const VISITORS: u64 = 10_000;
 const PAGES: usize = 200;
@@ -48,6 +49,18 @@ async fn main() -> anyhow::Result<()> {
     let store = Arc::new(RedisStore::connect(&redis_url, Duration::from_secs(2)).await?);
     store.ping().await.map_err(|e| anyhow::anyhow!("Redis at {redis_url} is not reachable: {e}"))?;
     let site = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    // The site first: the session store keys presence by its internal id. A fresh database numbers sites from
+    // 1, so the first id is drawn at random: keys of earlier runs in this Redis are not this run's.
+    let dir = std::env::temp_dir().join(format!("footfall-realtime-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let database_url = format!("sqlite://{}?mode=rwc", dir.join("footfall.db").display());
+    let db = store::connect(&database_url, 2).await?;
+    store::migrate(&db).await?;
+    let first_id = 1_000_000 + i64::from(rand::random::<u32>());
+    db.execute_unprepared(&format!("INSERT INTO sqlite_sequence (name, seq) VALUES ('sites', {first_id})")).await?;
+    let created =
+        sites::create(&db, sites::NewSite { domain: "bench.example", public_id: Some(&site), timezone: None }).await?;
+    let site_id = created.id;
 
     // Popular pages get most visitors (Zipf-like); most visitors are anonymous; some pages belong to a group.
     let pages: Vec<String> = (0..PAGES).map(|i| format!("/articles/{i:03}-some-title")).collect();
@@ -66,10 +79,10 @@ async fn main() -> anyhow::Result<()> {
     let base = now_ms();
     let touches: Vec<Duration> = futures_util::stream::iter(plan.iter())
         .map(|&(visitor, page, group, identified, ago)| {
-            let (store, site, pages, groups) = (&store, &site, &pages, &groups);
+            let (store, pages, groups) = (&store, &pages, &groups);
             async move {
                 let touch = Touch {
-                    site,
+                    site_id,
                     visitor,
                     previous_visitor: visitor,
                     now_ms: base - ago,
@@ -98,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
     );
     summary("touch (16 in flight)", touches);
 
-    let live = store.live(&site, now_ms()).await?;
+    let live = store.live(site_id, now_ms()).await?;
     anyhow::ensure!(live.site.visitors() == VISITORS, "expected {VISITORS} present, got {:?}", live.site);
     println!(
         "snapshot: {} visitors ({} identified), {} pages, {} groups listed; top page {:?}",
@@ -113,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
     let mut sequential = Vec::with_capacity(READS);
     for i in 0..READS as u64 {
         let touch = Touch {
-            site: &site,
+            site_id,
             visitor: 1 + i % VISITORS,
             previous_visitor: 1 + i % VISITORS,
             now_ms: now_ms(),
@@ -135,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
     let mut reads = Vec::with_capacity(READS);
     for _ in 0..READS {
         let t = Instant::now();
-        std::hint::black_box(store.live(&site, now_ms()).await?);
+        std::hint::black_box(store.live(site_id, now_ms()).await?);
         reads.push(t.elapsed());
     }
     summary("store.live() (one Lua round trip)", reads);
@@ -144,19 +157,12 @@ async fn main() -> anyhow::Result<()> {
     let mut baseline = Vec::with_capacity(READS);
     for _ in 0..READS {
         let t = Instant::now();
-        std::hint::black_box(store.presence(&site, Scope::Site, now_ms()).await?);
+        std::hint::black_box(store.presence(site_id, Scope::Site, now_ms()).await?);
         baseline.push(t.elapsed());
     }
     summary("store.presence() (baseline)", baseline);
 
     // The endpoint, through a collector on SQLite + this Redis.
-    let dir = std::env::temp_dir().join(format!("footfall-realtime-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir)?;
-    let database_url = format!("sqlite://{}?mode=rwc", dir.join("footfall.db").display());
-    let db = store::connect(&database_url, 2).await?;
-    store::migrate(&db).await?;
-    let created =
-        sites::create(&db, sites::NewSite { domain: "bench.example", public_id: Some(&site), timezone: None }).await?;
     let key = keys::create(&db, keys::Scope::StatsRead, Some(created.id)).await?;
     let env = BTreeMap::from([
         ("FOOTFALL_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),

@@ -88,9 +88,9 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// The site's real-time report now. `site` is the public id (the session store's key).
-pub async fn report(store: &dyn SessionStore, site: &str) -> Result<Report, RealtimeError> {
-    Ok(store.live(site, now_ms()).await?.into())
+/// The site's real-time report now. `site_id` is the internal id (the session store's key).
+pub async fn report(store: &dyn SessionStore, site_id: i64) -> Result<Report, RealtimeError> {
+    Ok(store.live(site_id, now_ms()).await?.into())
 }
 
 /// The query string of `GET /api/v1/presence`, as sent.
@@ -104,6 +104,7 @@ pub struct PresenceParams {
 /// A validated presence question: one site, and exactly one page or one group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresenceQuery {
+    /// The public id, as asked: the caller looks the site up.
     pub site: String,
     pub scope: PresenceScope,
 }
@@ -157,9 +158,10 @@ impl PresenceQuery {
     }
 }
 
-/// Visitors present now in the asked page or group. The caller has checked that the site opted in.
-pub async fn presence(store: &dyn SessionStore, query: &PresenceQuery) -> Result<u64, RealtimeError> {
-    Ok(store.presence(&query.site, query.scope(), now_ms()).await?.visitors())
+/// Visitors present now in the asked page or group of site `site_id` (the internal id of `query.site`). The
+/// caller has checked that the site opted in.
+pub async fn presence(store: &dyn SessionStore, site_id: i64, query: &PresenceQuery) -> Result<u64, RealtimeError> {
+    Ok(store.presence(site_id, query.scope(), now_ms()).await?.visitors())
 }
 
 /// How often a site with open streams is read; also the most often a stream can change.
@@ -174,9 +176,9 @@ type Latest = Option<Arc<str>>;
 #[derive(Clone)]
 pub struct Feeds {
     store: Arc<dyn SessionStore>,
-    /// site → the channel its poller publishes to. A site is here exactly while its poller runs: subscribing
+    /// site (internal id) → the channel its poller publishes to. A site is here exactly while its poller runs: subscribing
     /// and the poller's decision to stop both happen under this lock, so no stream joins a stopping poller.
-    pollers: Arc<Mutex<HashMap<String, watch::Sender<Latest>>>>,
+    pollers: Arc<Mutex<HashMap<i64, watch::Sender<Latest>>>>,
 }
 
 impl Feeds {
@@ -184,7 +186,7 @@ impl Feeds {
         Feeds { store, pollers: Arc::default() }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Latest>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, watch::Sender<Latest>>> {
         self.pollers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -194,18 +196,18 @@ impl Feeds {
     }
 
     /// Joins the site's poller, starting it if none runs.
-    fn subscribe(&self, site: &str) -> watch::Receiver<Latest> {
+    fn subscribe(&self, site_id: i64) -> watch::Receiver<Latest> {
         let mut pollers = self.lock();
-        if let Some(sender) = pollers.get(site) {
+        if let Some(sender) = pollers.get(&site_id) {
             return sender.subscribe();
         }
         let (sender, receiver) = watch::channel(None);
-        pollers.insert(site.to_owned(), sender.clone());
-        tokio::spawn(self.clone().poll(site.to_owned(), sender));
+        pollers.insert(site_id, sender.clone());
+        tokio::spawn(self.clone().poll(site_id, sender));
         receiver
     }
 
-    async fn poll(self, site: String, sender: watch::Sender<Latest>) {
+    async fn poll(self, site_id: i64, sender: watch::Sender<Latest>) {
         let mut tick = tokio::time::interval(POLL_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
@@ -214,7 +216,7 @@ impl Feeds {
                 () = sender.closed() => {
                     let mut pollers = self.lock();
                     if sender.receiver_count() == 0 {
-                        pollers.remove(&site);
+                        pollers.remove(&site_id);
                         return;
                     }
                     // A stream joined between the last one leaving and this lock: keep going.
@@ -222,7 +224,7 @@ impl Feeds {
                 }
                 _ = tick.tick() => {}
             }
-            match report(self.store.as_ref(), &site).await {
+            match report(self.store.as_ref(), site_id).await {
                 Ok(report) => {
                     if failing {
                         tracing::info!("real-time presence readable again");
@@ -249,17 +251,17 @@ impl Feeds {
         }
     }
 
-    /// An SSE body for `site`: `first` at once, then each changed report, and a comment after
+    /// An SSE body for site `site_id` (internal id): `first` at once, then each changed report, and a comment after
     /// [`KEEP_ALIVE`] of silence. Dropping it (the client went away) leaves the poller; nothing else runs for
     /// it, so there is nothing to clean up.
     pub fn stream(
         &self,
-        site: &str,
+        site_id: i64,
         first: &Report,
         metrics: Arc<Metrics>,
     ) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + 'static {
         let last: Arc<str> = serde_json::to_string(first).unwrap_or_default().into();
-        let receiver = self.subscribe(site);
+        let receiver = self.subscribe(site_id);
         let state = StreamState { receiver, first: Some(frame(&last)), last, _open: OpenStream::new(metrics) };
         futures_util::stream::unfold(state, |mut s| async move {
             if let Some(first) = s.first.take() {
@@ -355,15 +357,15 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         let feeds = Feeds::new(store.clone());
         let metrics = Arc::new(Metrics::default());
-        let first = report(store.as_ref(), "s").await.unwrap();
-        let mut a = Box::pin(feeds.stream("s", &first, metrics.clone()));
-        let b = Box::pin(feeds.stream("s", &first, metrics.clone()));
+        let first = report(store.as_ref(), 3).await.unwrap();
+        let mut a = Box::pin(feeds.stream(3, &first, metrics.clone()));
+        let b = Box::pin(feeds.stream(3, &first, metrics.clone()));
         assert_eq!(feeds.active(), 1, "one poller for both streams");
         let opening = a.next().await.unwrap().unwrap();
         assert_eq!(opening, Bytes::from(format!("data: {}\n\n", serde_json::to_string(&first).unwrap())));
 
         let touch = Touch {
-            site: "s",
+            site_id: 3,
             visitor: 1,
             previous_visitor: 2,
             now_ms: now_ms(),

@@ -45,7 +45,8 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
-fn authorization(req: &HttpRequest) -> Option<(&str, &str)> {
+/// The `Authorization` header as (scheme, token).
+pub(crate) fn authorization(req: &HttpRequest) -> Option<(&str, &str)> {
     let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     Some((scheme, token.trim()))

@@ -128,6 +128,7 @@ pub async fn update_site(
 pub async fn delete_site(state: web::Data<AppState>, access: SiteAccess<Manage>) -> Result<HttpResponse, ApiError> {
     let row = site_row(&state, &access.site.public_id).await?;
     sites::delete(&state.db, row.id).await?;
+    state.ingest.pipeline.forget_site(row.id).await;
     state.sites.reload(&row.public_id).await?;
     state.auth.forget_keys(|key| key.site_id == Some(row.id));
     state.auth.forget_share_links(|link| link.site_id == row.id);

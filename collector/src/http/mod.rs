@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod params;
 pub mod query;
 pub mod realtime;
+pub mod recheck;
 pub mod reports;
 pub mod tracker;
 

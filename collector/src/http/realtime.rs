@@ -7,24 +7,29 @@ use actix_web::{web, HttpResponse};
 
 use super::access::{SiteAccess, StatsRead};
 use super::error::ApiError;
+use super::recheck::{self, Credential};
 use super::AppState;
 use crate::realtime::{self, PresenceParams, PresenceQuery, RealtimeError};
 
 pub async fn snapshot(state: web::Data<AppState>, access: SiteAccess<StatsRead>) -> Result<HttpResponse, ApiError> {
-    let site = access.site;
-    Ok(HttpResponse::Ok().json(realtime::report(state.sessions.as_ref(), &site.public_id).await?))
+    Ok(HttpResponse::Ok().json(realtime::report(state.sessions.as_ref(), access.site.id).await?))
 }
 
-pub async fn stream(state: web::Data<AppState>, access: SiteAccess<StatsRead>) -> Result<HttpResponse, ApiError> {
+pub async fn stream(
+    state: web::Data<AppState>,
+    access: SiteAccess<StatsRead>,
+    credential: Credential,
+) -> Result<HttpResponse, ApiError> {
     let site = access.site;
     // Read once before answering, so an unreadable store is a JSON error rather than a silent stream.
-    let first = realtime::report(state.sessions.as_ref(), &site.public_id).await?;
+    let first = realtime::report(state.sessions.as_ref(), site.id).await?;
+    let body = state.realtime.stream(site.id, &first, state.metrics.clone());
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         // Reverse proxies (nginx) would otherwise buffer the stream.
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(state.realtime.stream(&site.public_id, &first, state.metrics.clone())))
+        .streaming(recheck::until_revoked(body, &state, credential, site.id, &site.public_id)))
 }
 
 pub async fn presence(
@@ -33,10 +38,8 @@ pub async fn presence(
 ) -> Result<HttpResponse, ApiError> {
     let query = PresenceQuery::parse(params.into_inner())?;
     let site = state.sites.get(&query.site).await?;
-    if !site.is_some_and(|s| s.public_presence) {
-        return Err(RealtimeError::PresenceDisabled.into());
-    }
-    let visitors = realtime::presence(state.sessions.as_ref(), &query).await?;
+    let Some(site) = site.filter(|s| s.public_presence) else { return Err(RealtimeError::PresenceDisabled.into()) };
+    let visitors = realtime::presence(state.sessions.as_ref(), site.id, &query).await?;
     Ok(HttpResponse::Ok()
         // Widgets on every page may poll this; a few seconds of caching costs nothing in accuracy.
         .insert_header((header::CACHE_CONTROL, "public, max-age=5"))

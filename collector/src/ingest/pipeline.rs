@@ -164,6 +164,19 @@ impl Pipeline {
         }
     }
 
+    /// Drops a deleted site's sessions and presence from the session store and from the in-process fallback,
+    /// which may hold some of its visits from an outage. The site is already gone from SQL, so a store that
+    /// cannot be reached is logged, not an error: its id is never used again, and what it keeps expires.
+    pub async fn forget_site(&self, site_id: i64) {
+        if let Err(error) = self.sessions.forget_site(site_id).await {
+            tracing::warn!(%error, site_id, "cannot drop a deleted site's sessions now; they expire by themselves");
+        }
+        if self.shared {
+            // The in-process store cannot fail.
+            let _ = self.fallback.forget_site(site_id).await;
+        }
+    }
+
     pub async fn process(&self, beacon: Beacon, meta: &RequestMeta) -> Result<Outcome, PipelineError> {
         match self.run(beacon, meta).await {
             Ok(event) => Ok(Outcome::Accepted(Box::new(event))),
@@ -344,11 +357,11 @@ impl Pipeline {
             (true, false) => IDENTIFIED_TTL_MS,
             _ => self.config.session_timeout_ms,
         };
-        let known = if self.shared { self.fallback.known(&site.public_id, visitor, previous, ts) } else { None };
+        let known = if self.shared { self.fallback.known(site.id, visitor, previous, ts) } else { None };
         let (new_session_id, new_session_started_ms) =
             known.unwrap_or_else(|| ((rand::random::<i64>() & i64::MAX).max(1), ts));
         let touch = Touch {
-            site: &site.public_id,
+            site_id: site.id,
             visitor,
             previous_visitor: previous,
             now_ms: ts,

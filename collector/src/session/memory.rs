@@ -64,9 +64,10 @@ type Seen = (i64, Option<String>, Option<String>);
 
 #[derive(Default)]
 struct State {
-    sessions: HashMap<(String, u64), Session>,
-    /// site → member → (last seen, page, group)
-    live: HashMap<String, HashMap<String, Seen>>,
+    /// (site's internal id, visitor hash) → session
+    sessions: HashMap<(i64, u64), Session>,
+    /// site's internal id → member → (last seen, page, group)
+    live: HashMap<i64, HashMap<String, Seen>>,
     salts: HashMap<chrono::NaiveDate, [u8; 32]>,
     touches_since_sweep: u32,
 }
@@ -100,7 +101,7 @@ impl MemoryStore {
         let mut state = self.lock();
         state.sweep_now_and_then(t.now_ms);
         let full = state.sessions.len() >= MAX_REMEMBERED;
-        let s = match state.sessions.entry((t.site.to_owned(), t.visitor)) {
+        let s = match state.sessions.entry((t.site_id, t.visitor)) {
             Entry::Occupied(entry) => {
                 let s = entry.into_mut();
                 if s.id != session.session_id {
@@ -127,10 +128,10 @@ impl MemoryStore {
 
     /// The visit this store holds for the visitor (today's hash, else yesterday's) that is still open at
     /// `now_ms`: its id and start.
-    pub fn known(&self, site: &str, visitor: u64, previous_visitor: u64, now_ms: i64) -> Option<(i64, i64)> {
+    pub fn known(&self, site_id: i64, visitor: u64, previous_visitor: u64, now_ms: i64) -> Option<(i64, i64)> {
         let state = self.lock();
         let open = |v: u64| {
-            let s = state.sessions.get(&(site.to_owned(), v))?;
+            let s = state.sessions.get(&(site_id, v))?;
             s.visit_open_at(now_ms).then_some((s.id, s.started_ms))
         };
         open(visitor).or_else(|| if previous_visitor != visitor { open(previous_visitor) } else { None })
@@ -166,14 +167,14 @@ impl SessionStore for MemoryStore {
     async fn touch(&self, t: &Touch<'_>) -> Result<SessionInfo, StoreError> {
         let mut state = self.lock();
         state.sweep_now_and_then(t.now_ms);
-        let key = (t.site.to_owned(), t.visitor);
+        let key = (t.site_id, t.visitor);
         let live = |s: &Session| s.expires_ms > t.now_ms;
         let carried = match state.sessions.get(&key) {
             Some(s) if live(s) => None,
-            _ => state.sessions.remove(&(t.site.to_owned(), t.previous_visitor)).filter(live),
+            _ => state.sessions.remove(&(t.site_id, t.previous_visitor)).filter(live),
         };
         if let Some(s) = carried {
-            state.sessions.insert(key.clone(), s);
+            state.sessions.insert(key, s);
         }
         let mut opened = false;
         let session = state
@@ -216,7 +217,7 @@ impl SessionStore for MemoryStore {
         let info =
             SessionInfo { session_id: session.id, started_ms: session.started_ms, is_new, user: session.user.clone() };
         let (page, group) = (session.page.clone(), session.group.clone());
-        let live = state.live.entry(t.site.to_owned()).or_default();
+        let live = state.live.entry(t.site_id).or_default();
         if !previous.is_empty() && previous != member {
             live.remove(&previous);
         }
@@ -228,10 +229,10 @@ impl SessionStore for MemoryStore {
         Ok(*self.lock().salts.entry(day).or_insert(candidate))
     }
 
-    async fn presence(&self, site: &str, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError> {
+    async fn presence(&self, site_id: i64, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError> {
         let state = self.lock();
         let mut presence = Presence::default();
-        let Some(members) = state.live.get(site) else { return Ok(presence) };
+        let Some(members) = state.live.get(&site_id) else { return Ok(presence) };
         for (member, (seen, page, group)) in members {
             let in_scope = match scope {
                 Scope::Site => true,
@@ -245,9 +246,9 @@ impl SessionStore for MemoryStore {
         Ok(presence)
     }
 
-    async fn live(&self, site: &str, now_ms: i64) -> Result<LiveSnapshot, StoreError> {
+    async fn live(&self, site_id: i64, now_ms: i64) -> Result<LiveSnapshot, StoreError> {
         let state = self.lock();
-        let Some(members) = state.live.get(site) else { return Ok(LiveSnapshot::default()) };
+        let Some(members) = state.live.get(&site_id) else { return Ok(LiveSnapshot::default()) };
         let mut whole = Presence::default();
         let mut pages: HashMap<&str, u64> = HashMap::new();
         let mut groups: HashMap<&str, Presence> = HashMap::new();
@@ -271,6 +272,13 @@ impl SessionStore for MemoryStore {
         ))
     }
 
+    async fn forget_site(&self, site_id: i64) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.sessions.retain(|(site, _), _| *site != site_id);
+        state.live.remove(&site_id);
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
@@ -290,6 +298,7 @@ mod tests {
     use crate::session::Scope;
 
     const MINUTE: i64 = 60_000;
+    const SITE: i64 = 7;
 
     fn answered(id: i64, started_ms: i64) -> SessionInfo {
         SessionInfo { session_id: id, started_ms, is_new: false, user: None }
@@ -297,7 +306,7 @@ mod tests {
 
     fn touch(visitor: u64, now_ms: i64) -> Touch<'static> {
         Touch {
-            site: "s",
+            site_id: SITE,
             visitor,
             previous_visitor: visitor,
             now_ms,
@@ -322,10 +331,10 @@ mod tests {
         let store = MemoryStore::new();
         let t0 = chrono::Utc::now().timestamp_millis();
         remember(&store, 1, t0, 30 * MINUTE, answered(42, t0 - 5 * MINUTE));
-        assert_eq!(store.presence("s", Scope::Site, t0).await.unwrap().visitors(), 0);
+        assert_eq!(store.presence(SITE, Scope::Site, t0).await.unwrap().visitors(), 0);
         let during = store.touch(&touch(1, t0 + MINUTE)).await.unwrap();
         assert_eq!(during, answered(42, t0 - 5 * MINUTE));
-        assert_eq!(store.presence("s", Scope::Site, t0 + MINUTE).await.unwrap().visitors(), 1);
+        assert_eq!(store.presence(SITE, Scope::Site, t0 + MINUTE).await.unwrap().visitors(), 1);
     }
 
     #[test]
@@ -333,12 +342,12 @@ mod tests {
         let store = MemoryStore::new();
         let t0 = 1_800_000_000_000;
         remember(&store, 1, t0, 30 * MINUTE, answered(42, t0 - 5 * MINUTE));
-        assert_eq!(store.known("s", 1, 1, t0 + 30 * MINUTE), Some((42, t0 - 5 * MINUTE)), "up to its timeout");
-        assert_eq!(store.known("s", 1, 1, t0 + 30 * MINUTE + 1), None, "then it is over");
-        assert_eq!(store.known("s", 2, 1, t0 + MINUTE), Some((42, t0 - 5 * MINUTE)), "crossing midnight");
-        assert_eq!(store.known("s", 2, 3, t0), None);
-        assert_eq!(store.known("other", 1, 1, t0), None);
-        assert_eq!(store.known("s", 1, 1, t0 - 6 * MINUTE), None, "a backfill from before the visit began");
+        assert_eq!(store.known(SITE, 1, 1, t0 + 30 * MINUTE), Some((42, t0 - 5 * MINUTE)), "up to its timeout");
+        assert_eq!(store.known(SITE, 1, 1, t0 + 30 * MINUTE + 1), None, "then it is over");
+        assert_eq!(store.known(SITE, 2, 1, t0 + MINUTE), Some((42, t0 - 5 * MINUTE)), "crossing midnight");
+        assert_eq!(store.known(SITE, 2, 3, t0), None);
+        assert_eq!(store.known(SITE + 1, 1, 1, t0), None);
+        assert_eq!(store.known(SITE, 1, 1, t0 - 6 * MINUTE), None, "a backfill from before the visit began");
     }
 
     #[test]
@@ -347,12 +356,12 @@ mod tests {
         let t0 = 1_800_000_000_000;
         remember(&store, 1, t0, 4 * 60 * MINUTE, answered(42, t0));
         remember(&store, 1, t0 + MINUTE, 30 * MINUTE, answered(42, t0));
-        assert_eq!(store.known("s", 1, 1, t0 + 31 * MINUTE), Some((42, t0)), "30 minutes after the last event");
-        assert_eq!(store.known("s", 1, 1, t0 + 32 * MINUTE), None, "identified or not, the visit is over");
+        assert_eq!(store.known(SITE, 1, 1, t0 + 31 * MINUTE), Some((42, t0)), "30 minutes after the last event");
+        assert_eq!(store.known(SITE, 1, 1, t0 + 32 * MINUTE), None, "identified or not, the visit is over");
         // Another visit is the visit now (another collector's won in Redis): that one is remembered.
         remember(&store, 1, t0 + 2 * MINUTE, 30 * MINUTE, answered(43, t0 + 2 * MINUTE));
-        assert_eq!(store.known("s", 1, 1, t0 + 3 * MINUTE), Some((43, t0 + 2 * MINUTE)));
-        assert_eq!(store.known("s", 1, 1, t0 + 33 * MINUTE), None);
+        assert_eq!(store.known(SITE, 1, 1, t0 + 3 * MINUTE), Some((43, t0 + 2 * MINUTE)));
+        assert_eq!(store.known(SITE, 1, 1, t0 + 33 * MINUTE), None);
     }
 
     #[tokio::test]
@@ -379,7 +388,7 @@ mod tests {
         }
         assert_eq!(store.lock().sessions.len(), MAX_REMEMBERED, "full: new visitors are not remembered");
         remember(&store, 0, t0 + MINUTE, 30 * MINUTE, answered(1, t0));
-        assert_eq!(store.known("s", 0, 0, t0 + 31 * MINUTE), Some((1, t0)), "known visitors still are");
+        assert_eq!(store.known(SITE, 0, 0, t0 + 31 * MINUTE), Some((1, t0)), "known visitors still are");
         // An hour later all but one have expired; the next sweep drops them.
         for v in 0..SWEEP_EVERY as u64 {
             remember(&store, u64::MAX - v, t0 + 60 * MINUTE, 30 * MINUTE, answered(7, t0 + 60 * MINUTE));

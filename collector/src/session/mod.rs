@@ -55,7 +55,9 @@ impl StoreError {
 /// One event's effect on its visitor's session.
 #[derive(Debug, Clone)]
 pub struct Touch<'a> {
-    pub site: &'a str,
+    /// The site's internal id (`sites.id`), never its public id: a public id can be given to another site once
+    /// its site is deleted, an internal id is never used again, so nothing of a deleted site reaches the next.
+    pub site_id: i64,
     /// Today's visitor hash.
     pub visitor: u64,
     /// Yesterday's visitor hash for the same visitor: a session open across UTC midnight continues.
@@ -149,11 +151,15 @@ pub trait SessionStore: Send + Sync {
     /// wins, and all collectors get the same salt.
     async fn salt(&self, day: chrono::NaiveDate, candidate: [u8; 32]) -> Result<[u8; 32], StoreError>;
 
-    /// Visitors present in a scope within the window ending at `now_ms`.
-    async fn presence(&self, site: &str, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError>;
+    /// Visitors present in a scope of site `site_id` (internal id) within the window ending at `now_ms`.
+    async fn presence(&self, site_id: i64, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError>;
 
     /// The site's presence with its pages and groups, within the window ending at `now_ms`.
-    async fn live(&self, site: &str, now_ms: i64) -> Result<LiveSnapshot, StoreError>;
+    async fn live(&self, site_id: i64, now_ms: i64) -> Result<LiveSnapshot, StoreError>;
+
+    /// Drops everything held for a deleted site: its sessions and its presence. Its id is never used again, so
+    /// what this misses (the store was unreachable) is never read and expires by itself; this makes it go now.
+    async fn forget_site(&self, site_id: i64) -> Result<(), StoreError>;
 
     /// Cheap liveness check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

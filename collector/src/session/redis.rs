@@ -1,20 +1,30 @@
 //! Redis session store: several collectors share sessions, presence and salts through one Redis or a
 //! Redis Cluster.
 //!
-//! Key layout (DESIGN.md §4). Every key of a site carries the `{site}` hash tag, so a site's keys share one
-//! cluster slot and the touch script may use them together:
+//! Key layout (DESIGN.md §4). `{site}` is the site's internal id (`sites.id`), never its public id: public ids
+//! are chosen by users and free again once their site is deleted, internal ids are never used again, so a new
+//! site under an old public id starts with nothing of the old one's. Every key of a site carries the `{site}`
+//! hash tag, so a site's keys share one cluster slot and the touch script may use them together:
 //! - `ff:sess:{site}:<visitor hex>` — live session hash (id, start, page, group, member), sliding TTL
 //! - `ff:live:{site}`, `ff:live:{site}:page:<path>`, `ff:live:{site}:group:<group>` — presence, all visitors
 //! - `ff:livei:{site}…` — the same for identified visitors only, so counts split without scanning members
 //! - `ff:livepages:{site}`, `ff:livegroups:{site}` — page and group names scored by last seen, so the real-time
 //!   read knows which presence sets exist without `SCAN`
 //! - `ff:salt:<YYYY-MM-DD>` — the day's visitor-hash salt, 48 h TTL
+//!
+//! Upgrading from a version that keyed sites by their public id: the visits open at that moment are under
+//! the old keys, so each starts a new visit once, and presence starts from zero; the old keys expire by
+//! themselves (presence within ten minutes, sessions with their TTL).
+//!
+//! A deleted site's keys are dropped by [`SessionStore::forget_site`]: its presence through the indexes, its
+//! sessions by `SCAN` — on Redis Cluster on the master that holds the site's slot, as all its keys share one.
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
 use super::{
@@ -59,12 +69,16 @@ pub struct RedisStore {
     connection: Arc<RwLock<Option<Connection>>>,
     touch_script: redis::Script,
     live_script: redis::Script,
+    forget_script: redis::Script,
     timeout: Duration,
 }
 
 /// Most page (and group) names the real-time read counts: the most recently active ones. Past this many live
 /// pages the report's order is approximate; the cost of the read stays bounded (one ZCOUNT per name).
 pub const LIVE_SCAN: usize = 1000;
+
+/// Keys one `SCAN` step looks at when a deleted site's sessions are dropped.
+const SCAN_STEP: usize = 1000;
 
 /// How often a store that could not reach Redis at start tries again.
 const CONNECT_RETRY: Duration = Duration::from_secs(1);
@@ -136,12 +150,45 @@ impl RedisStore {
             connection,
             touch_script: redis::Script::new(include_str!("touch.lua")),
             live_script: redis::Script::new(include_str!("live.lua")),
+            forget_script: redis::Script::new(include_str!("forget.lua")),
             timeout,
         })
     }
 
     fn connection(&self) -> Result<Connection, StoreError> {
         self.connection.read().unwrap_or_else(|p| p.into_inner()).clone().ok_or(StoreError::NotConnected)
+    }
+
+    /// Deletes the session hashes of a deleted site. No index lists them, so `SCAN` finds them, a step at a
+    /// time so that a large keyspace never blocks Redis. On a cluster each master scans only its own keys; all
+    /// of a site's keys share one slot, so the scan runs on the master that holds it.
+    async fn forget_sessions(&self, mut conn: Connection, site: i64) -> Result<(), StoreError> {
+        let pattern = format!("ff:sess:{{{site}}}:*");
+        let route = match conn {
+            Connection::Single(_) => None,
+            Connection::Cluster(_) => {
+                let keyslot = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&pattern).to_owned();
+                let slot: u16 = self.bounded(keyslot.query_async(&mut conn)).await?;
+                Some(RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master))))
+            }
+        };
+        let mut cursor: u64 = 0;
+        loop {
+            let scan = redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(SCAN_STEP).to_owned();
+            let (next, keys): (u64, Vec<String>) = match (&mut conn, &route) {
+                (Connection::Cluster(cluster), Some(route)) => {
+                    redis::from_redis_value(&self.bounded(cluster.route_command(&scan, route.clone())).await?)?
+                }
+                _ => self.bounded(scan.query_async(&mut conn)).await?,
+            };
+            if !keys.is_empty() {
+                let _: i64 = self.bounded(redis::cmd("UNLINK").arg(&keys).query_async(&mut conn)).await?;
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
     }
 
     async fn bounded<T>(&self, fut: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
@@ -152,15 +199,15 @@ impl RedisStore {
     }
 }
 
-fn session_key(site: &str, visitor: u64) -> String {
+fn session_key(site: i64, visitor: u64) -> String {
     format!("ff:sess:{{{site}}}:{visitor:016x}")
 }
 
-fn index_key(site: &str, what: &str) -> String {
+fn index_key(site: i64, what: &str) -> String {
     format!("ff:live{what}:{{{site}}}")
 }
 
-fn presence_key(site: &str, scope: Scope<'_>, identified: bool) -> String {
+fn presence_key(site: i64, scope: Scope<'_>, identified: bool) -> String {
     let prefix = if identified { "ff:livei" } else { "ff:live" };
     match scope {
         Scope::Site => format!("{prefix}:{{{site}}}"),
@@ -174,8 +221,8 @@ impl SessionStore for RedisStore {
     async fn touch(&self, t: &Touch<'_>) -> Result<SessionInfo, StoreError> {
         let mut invocation = self.touch_script.prepare_invoke();
         invocation
-            .key(session_key(t.site, t.visitor))
-            .key(session_key(t.site, t.previous_visitor))
+            .key(session_key(t.site_id, t.visitor))
+            .key(session_key(t.site_id, t.previous_visitor))
             .arg(t.now_ms)
             .arg(t.ttl_ms)
             .arg(t.new_session_id)
@@ -184,10 +231,10 @@ impl SessionStore for RedisStore {
             .arg(t.page.unwrap_or(""))
             .arg(t.group.unwrap_or(""))
             .arg(PRESENCE_WINDOW_MS)
-            .arg(presence_key(t.site, Scope::Site, false))
-            .arg(presence_key(t.site, Scope::Site, true))
-            .arg(index_key(t.site, "pages"))
-            .arg(index_key(t.site, "groups"))
+            .arg(presence_key(t.site_id, Scope::Site, false))
+            .arg(presence_key(t.site_id, Scope::Site, true))
+            .arg(index_key(t.site_id, "pages"))
+            .arg(index_key(t.site_id, "groups"))
             .arg(t.new_session_started_ms)
             .arg(t.visit_timeout_ms)
             .arg(t.user.unwrap_or(""));
@@ -207,7 +254,7 @@ impl SessionStore for RedisStore {
         stored.try_into().map_err(|v: Vec<u8>| StoreError::Protocol(format!("salt of {} bytes", v.len())))
     }
 
-    async fn presence(&self, site: &str, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError> {
+    async fn presence(&self, site: i64, scope: Scope<'_>, now_ms: i64) -> Result<Presence, StoreError> {
         let since = now_ms - PRESENCE_WINDOW_MS;
         let mut conn = self.connection()?;
         let mut pipe = redis::pipe();
@@ -217,7 +264,7 @@ impl SessionStore for RedisStore {
         Ok(Presence { identified, anonymous: all.saturating_sub(identified) })
     }
 
-    async fn live(&self, site: &str, now_ms: i64) -> Result<LiveSnapshot, StoreError> {
+    async fn live(&self, site: i64, now_ms: i64) -> Result<LiveSnapshot, StoreError> {
         let mut invocation = self.live_script.prepare_invoke();
         invocation
             .key(presence_key(site, Scope::Site, false))
@@ -229,6 +276,18 @@ impl SessionStore for RedisStore {
         let mut conn = self.connection()?;
         let answer: Vec<Value> = self.bounded(invocation.invoke_async(&mut conn)).await?;
         parse_live(answer)
+    }
+
+    async fn forget_site(&self, site: i64) -> Result<(), StoreError> {
+        let mut invocation = self.forget_script.prepare_invoke();
+        invocation
+            .key(presence_key(site, Scope::Site, false))
+            .key(presence_key(site, Scope::Site, true))
+            .key(index_key(site, "pages"))
+            .key(index_key(site, "groups"));
+        let mut conn = self.connection()?;
+        let _: i64 = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        self.forget_sessions(conn, site).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

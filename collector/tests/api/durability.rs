@@ -23,7 +23,7 @@ async fn acknowledged_events_survive_a_sigkill_of_the_collector() {
     // Segments are not sealed before the kill: everything acknowledged is only in the spool.
     let unsealed = [("FOOTFALL_SPOOL__SEGMENT_MAX_AGE_MS", "600000"), ("FOOTFALL_SPOOL__SEGMENT_BYTES", "100000000")];
     let env = production_env(&url, &dir, &unsealed);
-    let site = footfall_cli(&env, &["site", "add", "example.com", "--id", "crash-site"]);
+    let site = cli_site(&env, &url, &["example.com", "--id", "crash-site"]).await;
     assert_eq!(site, "crash-site");
     let mut collector = CollectorProcess::start(&env, dir.join("collector.log"));
 
@@ -181,7 +181,7 @@ async fn a_collector_started_during_a_redis_outage_accepts_events_and_joins_redi
         assert_eq!(app.send(&pageview(&app.site, "/after")).await.status(), 202);
         acknowledged += 1;
         let keys: Vec<String> =
-            redis::cmd("KEYS").arg(format!("ff:sess:{{{}}}:*", app.site)).query_async(&mut conn).await.unwrap();
+            redis::cmd("KEYS").arg(format!("ff:sess:{{{}}}:*", app.site_id)).query_async(&mut conn).await.unwrap();
         if !keys.is_empty() {
             joined = true;
             break;

@@ -101,6 +101,7 @@ pub async fn spawn_app_in_zone(settings: Settings, timezone: Option<&str>) -> Te
     let db = store::connect(&settings.database.url, 2).await.expect("database must be reachable");
     store::migrate(&db).await.expect("migrate");
     let site_id = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    number_sites_from_a_random_start(&db).await;
     let site = match sites::find(&db, &site_id).await.expect("lookup") {
         Some(site) => site,
         None => sites::create(&db, sites::NewSite { domain: DOMAIN, public_id: Some(&site_id), timezone })
@@ -110,6 +111,23 @@ pub async fn spawn_app_in_zone(settings: Settings, timezone: Option<&str>) -> Te
     let stats_key = keys::create(&db, keys::Scope::StatsRead, None).await.expect("key");
     let events_key = keys::create(&db, keys::Scope::EventsWrite, Some(site.id)).await.expect("key");
     attach(settings, db, site.public_id, site.id, stats_key, events_key).await
+}
+
+/// The session store keys a site by its internal id, and the Redis tests share one server whose keys outlive a
+/// test by minutes: a fresh test database numbers its sites from a random start (below 2^33), not from 1, so
+/// no two tests read each other's visitors. A database that has had sites keeps its numbering.
+pub async fn number_sites_from_a_random_start(db: &DatabaseConnection) {
+    let first = 1_000_000 + i64::from(rand::random::<u32>());
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => format!(
+            "SELECT setval(pg_get_serial_sequence('sites', 'id'), {first}) WHERE NOT EXISTS (SELECT 1 FROM sites)"
+        ),
+        _ => format!(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'sites', {first} \
+             WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'sites')"
+        ),
+    };
+    db.execute_unprepared(&sql).await.expect("number sites from a random start");
 }
 
 /// Starts one more collector against an existing app's database and site (as a second instance would).
@@ -298,6 +316,16 @@ pub fn footfall_command(env: &[(String, String)]) -> std::process::Command {
         command.env(k, v);
     }
     command
+}
+
+/// `footfall site add ARGS…` on a fresh database whose sites are numbered from a random start first (see
+/// [`number_sites_from_a_random_start`]): collectors of concurrent tests share one Redis.
+pub async fn cli_site(env: &[(String, String)], database_url: &str, args: &[&str]) -> String {
+    footfall_cli(env, &["migrate"]);
+    let db = store::connect(database_url, 1).await.expect("database");
+    number_sites_from_a_random_start(&db).await;
+    let args: Vec<&str> = ["site", "add"].into_iter().chain(args.iter().copied()).collect();
+    footfall_cli(env, &args)
 }
 
 /// Runs a CLI command and returns its stdout, trimmed; panics with stderr on failure.

@@ -34,7 +34,7 @@ impl Collector {
                 ("FOOTFALL_SPOOL__SEGMENT_MAX_AGE_MS", "20"),
             ],
         );
-        let site = footfall_cli(&env, &["site", "add", DOMAIN]);
+        let site = cli_site(&env, &url, &[DOMAIN]).await;
         let stats_key = footfall_cli(&env, &["key", "add", "--scope", "stats:read"]);
         let events_key = footfall_cli(&env, &["key", "add", "--scope", "events:write", "--site", &site]);
         let process = CollectorProcess::start(&env, dir.join("collector.log"));

@@ -15,7 +15,7 @@ async fn no_raw_ip_address_reaches_sql_redis_or_logs() {
     let dir = temp_dir("privacy");
     let url = fresh_database(Db::Postgres, &dir).await;
     let env = production_env(&url, &dir, &[("FOOTFALL_TRUSTED_PROXIES", "127.0.0.1"), ("FOOTFALL_LOG", "trace")]);
-    let site = footfall_cli(&env, &["site", "add", "example.com"]);
+    let site = cli_site(&env, &url, &["example.com"]).await;
     let key = footfall_cli(&env, &["key", "add", "--scope", "events:write", "--site", &site]);
     let collector = CollectorProcess::start(&env, dir.join("collector.log"));
     let client = reqwest::Client::new();
@@ -76,8 +76,10 @@ async fn no_raw_ip_address_reaches_sql_redis_or_logs() {
         }
     }
 
+    // Redis keys carry the site's internal id in their hash tag.
+    let site_id = footfall::store::sites::find(&db, &site).await.unwrap().expect("the site").id;
     let mut redis = redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("*{{{site}}}*")).query_async(&mut redis).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("*{{{site_id}}}*")).query_async(&mut redis).await.unwrap();
     assert!(!keys.is_empty(), "the site has live state in Redis");
     let mut redis_text = keys.join("\n");
     for key in &keys {

@@ -2,7 +2,8 @@
 //! public, opt-in presence endpoint for widgets.
 use std::time::Duration;
 
-use footfall::store::{keys, sites};
+use footfall::store::{auth_sessions, keys, sites, users};
+use reqwest::{Method, RequestBuilder};
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
@@ -77,8 +78,9 @@ async fn realtime_needs_stats_read_access_to_the_site() {
 
     let (status, body) = app.realtime_as(None, &site).await;
     assert_eq!((status, code(&body).as_str()), (401, "unauthorized"));
+    // A key of another site cannot tell this site from one that does not exist.
     let (status, body) = app.realtime_as(Some(&other_sites_key), &site).await;
-    assert_eq!((status, code(&body).as_str()), (403, "forbidden"));
+    assert_eq!((status, code(&body).as_str()), (404, "not_found"));
     let (status, body) = app.realtime_as(Some(&app.events_key), &site).await;
     assert_eq!((status, code(&body).as_str()), (403, "forbidden"));
     let (status, body) = app.realtime_as(Some(&app.stats_key), "no-such-site").await;
@@ -89,7 +91,7 @@ async fn realtime_needs_stats_read_access_to_the_site() {
     // The stream is guarded the same way.
     let url = format!("{}/api/v1/sites/{site}/realtime/stream", app.address);
     let response = app.client.get(&url).bearer_auth(&other_sites_key).send().await.unwrap();
-    assert_eq!(response.status(), 403);
+    assert_eq!(response.status(), 404);
     let response = app.client.get(&url).send().await.unwrap();
     assert_eq!(response.status(), 401);
 }
@@ -122,6 +124,152 @@ impl Events {
         let event = self.next(timeout).await;
         let data = event.strip_prefix("data: ").unwrap_or_else(|| panic!("a data event, got {event:?}"));
         serde_json::from_str(data).expect("JSON data")
+    }
+
+    /// Whether the collector ends the stream within `timeout` (events before the end are skipped).
+    async fn ends_within(&mut self, timeout: Duration) -> bool {
+        let end = async {
+            // A clean end of the body, or the connection closed under it: either way the stream is over.
+            while let Ok(Some(_)) = self.response.chunk().await {}
+        };
+        tokio::time::timeout(timeout, end).await.is_ok()
+    }
+}
+
+/// How soon a stream must end after its credential stops holding.
+const REVOCATION_TAKES_AT_MOST: Duration = Duration::from_secs(5);
+
+/// A signed-in dashboard user: the session cookie's value and its CSRF token.
+struct SignIn {
+    cookie: String,
+    csrf: String,
+}
+
+impl TestApp {
+    /// A new sign-in of the account `user_id`.
+    async fn sign_in(&self, user_id: i64) -> SignIn {
+        let cookie = auth_sessions::create(&self.db, user_id, 3_600_000).await.unwrap();
+        let status: Value = self
+            .client
+            .get(format!("{}/api/v1/auth/status", self.address))
+            .header("cookie", format!("footfall_session={cookie}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let csrf = status["csrf_token"].as_str().expect("signed in").to_owned();
+        SignIn { cookie, csrf }
+    }
+
+    /// A request as that user, with the CSRF header a write needs.
+    fn signed_in(&self, who: &SignIn, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .header("cookie", format!("footfall_session={}", who.cookie))
+            .header("x-csrf-token", &who.csrf)
+    }
+
+    /// Opens the site's stream with the credential `authorise` adds, and reads its opening report.
+    async fn open_stream(&self, site: &str, authorise: impl FnOnce(RequestBuilder) -> RequestBuilder) -> Events {
+        let request = self.client.get(format!("{}/api/v1/sites/{site}/realtime/stream", self.address));
+        let response = authorise(request).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let mut events = Events { response, buffer: String::new() };
+        events.next_data(Duration::from_secs(2)).await;
+        events
+    }
+}
+
+/// Each open stream ends within seconds of its own credential being revoked through the API — a share link,
+/// an API key, a sign-in — while the streams of the other credentials carry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_ends_within_seconds_of_its_credential_being_revoked() {
+    let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
+    let owner_id = users::create(&app.db, "owner@example.com", "a long enough password").await.unwrap();
+    let owner = app.sign_in(owner_id).await;
+    let site = format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    sites::create_owned(
+        &app.db,
+        sites::NewSite { domain: DOMAIN, public_id: Some(&site), timezone: None },
+        Some(owner_id),
+    )
+    .await
+    .unwrap();
+    let response = app.signed_in(&owner, Method::POST, &format!("/api/v1/sites/{site}/share-links")).send().await;
+    let link: Value = response.unwrap().json().await.unwrap();
+    let response =
+        app.signed_in(&owner, Method::POST, "/api/v1/keys").json(&json!({"scope": "stats:read", "site": site}));
+    let key: Value = response.send().await.unwrap().json().await.unwrap();
+    let watcher = app.sign_in(owner_id).await;
+
+    let share_token = link["token"].as_str().unwrap().to_owned();
+    let mut by_link = app.open_stream(&site, |r| r.header("authorization", format!("Share {share_token}"))).await;
+    let mut by_key = app.open_stream(&site, |r| r.bearer_auth(key["key"].as_str().unwrap())).await;
+    let cookie = format!("footfall_session={}", watcher.cookie);
+    let mut by_cookie = app.open_stream(&site, |r| r.header("cookie", cookie)).await;
+
+    let revoke_link = format!("/api/v1/sites/{site}/share-links/{}", link["id"]);
+    assert_eq!(app.signed_in(&owner, Method::DELETE, &revoke_link).send().await.unwrap().status(), 204);
+    assert!(by_link.ends_within(REVOCATION_TAKES_AT_MOST).await, "the share link's stream ends");
+    assert_eq!(app.send_as("198.51.100.30", &pageview(&site, "/one")).await.status(), 202);
+    assert_eq!(by_key.next_data(Duration::from_secs(5)).await["visitors"], 1, "the key's stream goes on");
+    assert_eq!(by_cookie.next_data(Duration::from_secs(5)).await["visitors"], 1, "so does the sign-in's");
+
+    let revoke_key = format!("/api/v1/keys/{}", key["id"]);
+    assert_eq!(app.signed_in(&owner, Method::DELETE, &revoke_key).send().await.unwrap().status(), 204);
+    assert!(by_key.ends_within(REVOCATION_TAKES_AT_MOST).await, "the key's stream ends");
+    assert_eq!(app.send_as("198.51.100.31", &pageview(&site, "/two")).await.status(), 202);
+    assert_eq!(by_cookie.next_data(Duration::from_secs(5)).await["visitors"], 2, "the sign-in's goes on");
+
+    let logout = app.signed_in(&watcher, Method::POST, "/api/v1/auth/logout").send().await.unwrap();
+    assert_eq!(logout.status(), 204);
+    assert!(by_cookie.ends_within(REVOCATION_TAKES_AT_MOST).await, "signing out ends the sign-in's stream");
+}
+
+/// A public id is free again once its site is deleted. Account A deletes site `xt` while a visitor is on it
+/// and A watches it live; account B creates a site `xt`. A's stream ends, and B's new site has nobody on it
+/// and none of the old site's pages — whichever session store holds presence.
+async fn a_deleted_sites_public_id_taken_again_starts_with_nobody_on_it(db: Db, sessions: Sessions) {
+    let app = spawn_app(db, sessions).await;
+    let a_id = users::create(&app.db, "a@example.com", "a long enough password").await.unwrap();
+    let b_id = users::create(&app.db, "b@example.com", "b long enough password").await.unwrap();
+    let (a, b) = (app.sign_in(a_id).await, app.sign_in(b_id).await);
+    let create = json!({"domain": DOMAIN, "id": "xt"});
+    let created = app.signed_in(&a, Method::POST, "/api/v1/sites").json(&create).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let old = sites::find(&app.db, "xt").await.unwrap().unwrap();
+    assert_eq!(app.send_as("198.51.100.40", &in_group("xt", "/only-a-sees-this", GROUP)).await.status(), 202);
+    let cookie = format!("footfall_session={}", a.cookie);
+    let mut watching = app.open_stream("xt", |r| r.header("cookie", cookie)).await;
+
+    assert_eq!(app.signed_in(&a, Method::DELETE, "/api/v1/sites/xt").send().await.unwrap().status(), 204);
+    let created = app.signed_in(&b, Method::POST, "/api/v1/sites").json(&create).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let new = sites::find(&app.db, "xt").await.unwrap().unwrap();
+    assert_ne!(new.id, old.id, "internal ids are never given again");
+
+    assert!(watching.ends_within(REVOCATION_TAKES_AT_MOST).await, "A's stream of the deleted site ends");
+    let response = app.signed_in(&b, Method::GET, "/api/v1/sites/xt/realtime").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let now: Value = response.json().await.unwrap();
+    assert_eq!(now, json!({"visitors": 0, "identified": 0, "anonymous": 0, "pages": [], "groups": []}));
+}
+
+mod a_deleted_sites_public_id_taken_again_starts_with_nobody_on_it {
+    use crate::helpers::{Db, Sessions};
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_in_process() {
+        super::a_deleted_sites_public_id_taken_again_starts_with_nobody_on_it(Db::Sqlite, Sessions::Memory).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_redis() {
+        super::a_deleted_sites_public_id_taken_again_starts_with_nobody_on_it(Db::Sqlite, Sessions::Redis).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_redis() {
+        super::a_deleted_sites_public_id_taken_again_starts_with_nobody_on_it(Db::Postgres, Sessions::Redis).await
     }
 }
 

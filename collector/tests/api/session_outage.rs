@@ -44,7 +44,7 @@ async fn a_visit_through_a_redis_crash_and_empty_restart_is_one_session() {
     redis.restart();
     // Until the collector trusts Redis again its touches stay local; then Redis, back empty, gets the visit.
     let mut conn = redis_connection(&redis).await;
-    let pattern = format!("ff:sess:{{{}}}:*", app.site);
+    let pattern = format!("ff:sess:{{{}}}:*", app.site_id);
     let mut session_keys: Vec<String> = Vec::new();
     let mut sent = 6;
     for i in 0..150 {
@@ -84,7 +84,7 @@ async fn a_hung_redis_is_asked_a_few_times_not_once_per_beacon_and_used_again_on
     // The day's salts are fetched and cached while Redis answers; the outage then concerns sessions only.
     assert_eq!(app.send_as(visitor, &pageview(&app.site, "/warm")).await.status(), 202);
     let mut conn = redis_connection(&redis).await;
-    let present = format!("ff:live:{{{}}}", app.site);
+    let present = format!("ff:live:{{{}}}", app.site_id);
     let members: u64 = redis::cmd("ZCARD").arg(&present).query_async(&mut conn).await.unwrap();
     assert_eq!(members, 1);
 
