@@ -115,7 +115,7 @@ pub const ROUTES: &[RouteDoc] = &[
         "One session: attributes, engagement score, timeline, insights",
     ),
     RouteDoc {
-        params: &[RANGE, TZ],
+        params: &[RANGE, TZ, FILTERS],
         ..doc(
             "GET",
             "/api/v1/sites/{site}/conversions",

@@ -17,7 +17,7 @@ const SESSIONS: ReportSpec = ReportSpec {
     extra: &[],
 };
 const CONVERSIONS: ReportSpec =
-    ReportSpec { days: Days::Local, filters: false, paging: None, compare: false, extra: &[] };
+    ReportSpec { days: Days::Local, filters: true, paging: None, compare: false, extra: &[] };
 
 pub async fn sessions(
     state: web::Data<AppState>,
@@ -51,6 +51,8 @@ pub async fn conversions(
     query: Params,
 ) -> Result<HttpResponse, ApiError> {
     let (report, _) = params::read(&state, &access.site, query, &CONVERSIONS).await?;
-    let body = query::conversions::report(&state.db, access.site.id, report.span()).await.map_err(QueryError::from)?;
+    let body = query::conversions::report(&state.db, access.site.id, report.span(), &report.filters)
+        .await
+        .map_err(QueryError::from)?;
     Ok(HttpResponse::Ok().json(body))
 }

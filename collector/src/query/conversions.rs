@@ -8,7 +8,7 @@ use sea_orm::sea_query::{Alias, Expr, Order, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use serde_json::{json, Value};
 
-use super::model::KIND_IDENTIFY;
+use super::model::{Filter, KIND_IDENTIFY};
 use super::raw::col;
 
 const LIST_LIMIT: u64 = 200;
@@ -21,7 +21,13 @@ fn ratio(num: i64, den: i64, scale: f64) -> f64 {
     }
 }
 
-pub async fn report(db: &DatabaseConnection, site_id: i64, (start, end): (i64, i64)) -> Result<Value, DbErr> {
+/// The conversions of the visits started in `[start, end)` that `filters` select (as the sessions list does).
+pub async fn report(
+    db: &DatabaseConnection,
+    site_id: i64,
+    (start, end): (i64, i64),
+    filters: &[Filter],
+) -> Result<Value, DbErr> {
     let backend = db.get_database_backend();
     let in_range = |select: &mut sea_orm::sea_query::SelectStatement| {
         select
@@ -29,6 +35,7 @@ pub async fn report(db: &DatabaseConnection, site_id: i64, (start, end): (i64, i
             .and_where(col("s.site_id").eq(site_id))
             .and_where(col("s.started_at").gte(start))
             .and_where(col("s.started_at").lt(end));
+        super::sessions::where_visits_match(select, filters);
     };
     let pages_before =
         "(SELECT COUNT(*) FROM events p WHERE p.session_id = s.id AND p.kind = 0 AND p.ts <= s.converted_at)";

@@ -103,17 +103,9 @@ fn base(site_id: i64) -> SelectStatement {
     select
 }
 
-/// Sessions started in `[start, end)`, newest first.
-pub async fn list(
-    db: &DatabaseConnection,
-    site_id: i64,
-    (start, end): (i64, i64),
-    filters: &[Filter],
-    limit: u64,
-    offset: u64,
-) -> Result<Value, DbErr> {
-    let mut select = base(site_id);
-    select.and_where(col("s.started_at").gte(start)).and_where(col("s.started_at").lt(end));
+/// Keeps the visits (`sessions` as `s`) that `filters` select: session-level filters on the visit's own
+/// attributes, event-level ones (page, interaction, …) on the visits that have such an event.
+pub fn where_visits_match(select: &mut SelectStatement, filters: &[Filter]) {
     for f in filters.iter().filter(|f| f.dimension.level() == Level::Session) {
         select.cond_where(filter_sql(f));
     }
@@ -131,6 +123,20 @@ pub async fn list(
         }
         select.and_where(Expr::exists(sub));
     }
+}
+
+/// Sessions started in `[start, end)`, newest first.
+pub async fn list(
+    db: &DatabaseConnection,
+    site_id: i64,
+    (start, end): (i64, i64),
+    filters: &[Filter],
+    limit: u64,
+    offset: u64,
+) -> Result<Value, DbErr> {
+    let mut select = base(site_id);
+    select.and_where(col("s.started_at").gte(start)).and_where(col("s.started_at").lt(end));
+    where_visits_match(&mut select, filters);
     let backend = db.get_database_backend();
     let mut count = select.clone();
     count.clear_selects().expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));

@@ -131,6 +131,16 @@ async fn sessions_timelines_and_conversions(db: Db, sessions: Sessions) {
         (signup["collision"].as_bool(), signup["pages_before"].as_i64(), signup["seconds_before"].as_i64()),
         (Some(false), Some(1), Some(8))
     );
+    // The dashboard's filters apply here as in the sessions list (they used to be ignored without a word).
+    let (status, landed) =
+        get(&app, &format!("/conversions?date_range={range}&filters=[[\"is\",\"entry_page\",[\"/about\"]]]")).await;
+    assert_eq!(status, 200, "{landed}");
+    assert_eq!((landed["visits"].as_i64(), landed["count"].as_i64()), (Some(1), Some(1)), "{landed}");
+    let (_, viewed) =
+        get(&app, &format!("/conversions?date_range={range}&filters=[[\"contains\",\"page\",[\"/jobs\"]]]")).await;
+    assert_eq!((viewed["visits"].as_i64(), viewed["count"].as_i64()), (Some(1), Some(0)), "{viewed}");
+    let (status, refused) = get(&app, &format!("/conversions?date_range={range}&limit=5")).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("unknown_parameter")));
 
     let (_, by_type) = app
         .query(json!({"site": app.site, "metrics": ["visits", "visitors", "conversions"], "date_range": [day, day], "dimensions": ["visitor_type"]}))
