@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
         let mut body = body.clone();
         body["site"] = json!(site_id);
         body["date_range"] = range.clone();
-        let raw: RawQuery = serde_json::from_value(body)?;
+        let raw = RawQuery::from_json(body)?;
         Ok(raw.validate(site.clone(), chrono::Utc::now(), chrono::Utc::now().date_naive())?)
     };
     let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); overview.len()];

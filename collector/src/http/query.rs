@@ -37,8 +37,7 @@ async fn answer(
 ) -> Result<HttpResponse, ApiError> {
     let site_id = query::parse::parse_site(&raw.site)?;
     let site = access::authorize::<StatsRead>(&state, &principal, site_id).await?;
-    let wants_all = raw.date_range.as_ref().and_then(Value::as_str) == Some("all");
-    let first_day = first_day(&state, &site, wants_all).await?;
+    let first_day = first_day(&state, &site, raw.report.needs_first_day()).await?;
     let query = raw.validate(site, chrono::Utc::now(), first_day)?;
     Ok(HttpResponse::Ok().json(query::run(&state.db, &query).await?))
 }

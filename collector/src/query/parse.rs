@@ -13,29 +13,29 @@ use super::params::{param_value, Days, Paging, RawReport, Report, ReportSpec};
 use super::QueryError;
 use crate::store::sites::Site;
 
-/// The request as sent, before validation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The request as sent, before validation: the query's own fields, and the report parameters every report
+/// shares ([`RawReport`]).
+#[derive(Debug)]
 pub struct RawQuery {
     pub site: String,
     pub metrics: Vec<String>,
-    #[serde(default)]
-    pub date_range: Option<Value>,
-    #[serde(default)]
-    pub timezone: Option<String>,
-    #[serde(default)]
     pub dimensions: Vec<String>,
-    #[serde(default)]
-    pub filters: Vec<Value>,
-    #[serde(default)]
     pub order_by: Vec<(String, String)>,
-    #[serde(default)]
-    pub limit: Option<u64>,
-    #[serde(default)]
-    pub offset: Option<u64>,
-    #[serde(default)]
-    pub compare: Option<String>,
+    pub report: RawReport,
 }
+
+/// The fields only the query API has.
+#[derive(Deserialize)]
+struct OwnFields {
+    site: String,
+    metrics: Vec<String>,
+    #[serde(default)]
+    dimensions: Vec<String>,
+    #[serde(default)]
+    order_by: Vec<(String, String)>,
+}
+
+const OWN_FIELDS: [&str; 4] = ["site", "metrics", "dimensions", "order_by"];
 
 pub const MAX_LIMIT: u64 = 10_000;
 /// The query API's paging, with the shared report parameters ([`super::params`]).
@@ -83,9 +83,24 @@ pub fn parse_timezone(name: Option<&str>, default: Tz) -> Result<Tz, QueryError>
 }
 
 impl RawQuery {
-    /// The `POST` body.
+    /// The `POST` body: the query's own fields, the rest read as report parameters (an unknown field is
+    /// refused there, by name).
     pub fn from_json(body: Value) -> Result<RawQuery, QueryError> {
-        serde_json::from_value(body).map_err(|e| QueryError::invalid("invalid_query", e.to_string()))
+        let invalid = |e: serde_json::Error| QueryError::invalid("invalid_query", e.to_string());
+        let Value::Object(mut fields) = body else {
+            return Err(QueryError::invalid("invalid_query", "the query is a JSON object"));
+        };
+        let own: serde_json::Map<String, Value> =
+            OWN_FIELDS.iter().filter_map(|name| fields.remove_entry(*name)).collect();
+        let own: OwnFields = serde_json::from_value(Value::Object(own)).map_err(invalid)?;
+        let report = serde_json::from_value(Value::Object(fields)).map_err(invalid)?;
+        Ok(RawQuery {
+            site: own.site,
+            metrics: own.metrics,
+            dimensions: own.dimensions,
+            order_by: own.order_by,
+            report,
+        })
     }
 
     /// The `GET` form: the same fields as query parameters, each read as [`param_value`] reads it.
@@ -131,16 +146,8 @@ impl RawQuery {
                 ));
             }
         }
-        let shared = RawReport {
-            date_range: self.date_range,
-            timezone: self.timezone,
-            filters: self.filters,
-            limit: self.limit,
-            offset: self.offset,
-            compare: self.compare,
-        };
         let Report { range, timezone, filters, limit, offset, compare } =
-            shared.resolve(site.timezone, today_utc, first_day, &QUERY)?;
+            self.report.resolve(site.timezone, today_utc, first_day, &QUERY)?;
         if dimensions.contains(&Dimension::Hour) && (range.to - range.from).num_days() >= MAX_HOURLY_DAYS {
             return Err(QueryError::invalid("invalid_dimensions", "time:hour is limited to ranges of 31 days"));
         }

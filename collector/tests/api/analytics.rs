@@ -402,7 +402,7 @@ async fn check_range(app: &TestApp, visits: &[Visit], stage: &str, length: u64) 
         }
         assert_eq!(got.len(), expected.len(), "{what}: rows {:?}", got.keys().collect::<Vec<_>>());
 
-        let raw: RawQuery = serde_json::from_value(request(app, case, site_zone, &days)).unwrap();
+        let raw = RawQuery::from_json(request(app, case, site_zone, &days)).unwrap();
         let parsed = raw.validate(site.clone(), now, today).unwrap();
         let raw_only = query::run_with(&app.db, &parsed, Source::Raw).await.unwrap();
         assert_eq!(raw_only["results"], body["results"], "{what}: raw-only differs from the answer");
