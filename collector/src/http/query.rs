@@ -39,5 +39,12 @@ async fn answer(
     let site = access::authorize::<StatsRead>(&state, &principal, site_id).await?;
     let first_day = first_day(&state, &site, raw.report.needs_first_day()).await?;
     let query = raw.validate(site, chrono::Utc::now(), first_day)?;
-    Ok(HttpResponse::Ok().json(query::run(&state.db, &query).await?))
+    let (mut body, dropped) = futures_util::try_join!(
+        query::run(&state.db, &query),
+        query::bots::dropped(&state.db, query.site.id, &query.range)
+    )?;
+    if !dropped.is_empty() {
+        body["meta"]["dropped"] = Value::Object(dropped);
+    }
+    Ok(HttpResponse::Ok().json(body))
 }

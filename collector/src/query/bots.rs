@@ -41,3 +41,30 @@ pub async fn ledger(db: &DatabaseConnection, site_id: i64, range: &DateRange) ->
     }
     Ok(json!({"date_range": range.to_json(), "total": total, "by_reason": by_reason, "results": results}))
 }
+
+/// Events of the range's days that were filtered out, by reason (`{"bot_ua": 3}`); empty when none were. The
+/// query API names them in its answer, so "why is my data missing" answers itself: a `curl` beacon, dropped as
+/// a crawler, used to leave an empty answer and nothing else. Ledger days are UTC days.
+pub async fn dropped(
+    db: &DatabaseConnection,
+    site_id: i64,
+    range: &DateRange,
+) -> Result<serde_json::Map<String, Value>, QueryError> {
+    let mut select = Query::select();
+    select
+        .from(Alias::new("bot_ledger"))
+        .column(Alias::new("reason"))
+        // SUM is NUMERIC on PostgreSQL: cast, as a count it fits.
+        .expr_as(Expr::cust("CAST(SUM(count) AS BIGINT)"), Alias::new("n"))
+        .and_where(Expr::col(Alias::new("site_id")).eq(site_id))
+        .and_where(Expr::col(Alias::new("day")).gte(range.from.to_string()))
+        .and_where(Expr::col(Alias::new("day")).lte(range.to.to_string()))
+        .group_by_col(Alias::new("reason"))
+        .order_by(Alias::new("reason"), Order::Asc);
+    let rows = db.query_all(db.get_database_backend().build(&select)).await?;
+    let mut by_reason = serde_json::Map::new();
+    for row in &rows {
+        by_reason.insert(row.try_get("", "reason")?, json!(row.try_get::<i64>("", "n")?));
+    }
+    Ok(by_reason)
+}

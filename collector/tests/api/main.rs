@@ -17,6 +17,7 @@ mod malformed;
 mod openapi;
 mod privacy;
 mod query;
+mod readme;
 mod realtime;
 mod redis_server;
 mod session_contract;
