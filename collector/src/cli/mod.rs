@@ -1,14 +1,27 @@
-//! The `footfall` command line (API.md, CLI). Commands that change data print only what a script needs on
-//! stdout (an id, a key, a password); everything else goes to stderr.
+//! The `footfall` command line (API.md, CLI): one file per command group. Everything the dashboard manages can
+//! be managed here too, through the same store functions the management API uses.
+//!
+//! Output contract: stdout carries only what a script needs — an id, a key, a password, a `--json` document, or
+//! the plain table a list command was asked for; messages, questions and errors go to stderr, and any failure
+//! exits non-zero. Commands that destroy something ask first on a terminal and take `--yes` to skip the
+//! question; without a terminal and without `--yes` they refuse.
+mod confirm;
+mod data_lock;
+mod key;
+mod output;
+mod serve;
+mod share;
+mod site;
+mod user;
+
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::settings::Settings;
-use crate::store::{self, keys, sites, users};
+use crate::store;
 
 #[derive(Parser, Debug)]
 #[command(name = "footfall", version, about = "Footfall: self-hosted, privacy-first web analytics")]
@@ -22,24 +35,30 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the collector: ingestion, stats API, health endpoints.
+    /// Run the collector: ingestion, stats API, dashboard, health endpoints.
+    #[command(after_help = serve::help())]
     Serve,
     /// Apply database migrations (serve also does this at start).
     Migrate,
-    /// Manage sites.
+    /// Manage sites: add, list, show, set, delete.
     Site {
         #[command(subcommand)]
-        command: SiteCommand,
+        command: site::SiteCommand,
     },
-    /// Manage dashboard users.
+    /// Manage dashboard users: add, list, passwd, delete.
     User {
         #[command(subcommand)]
-        command: UserCommand,
+        command: user::UserCommand,
     },
-    /// Manage API keys.
+    /// Manage API keys: add, list, revoke.
     Key {
         #[command(subcommand)]
-        command: KeyCommand,
+        command: key::KeyCommand,
+    },
+    /// Manage share links (read-only dashboards of one site): list, revoke. Links are made in the dashboard.
+    Share {
+        #[command(subcommand)]
+        command: share::ShareCommand,
     },
     /// Send realistic traffic for a portfolio site through the ingestion pipeline, with a progress bar.
     #[command(after_help = crate::demo::HELP)]
@@ -57,43 +76,6 @@ pub enum Command {
     Cleanup,
 }
 
-#[derive(Subcommand, Debug)]
-pub enum SiteCommand {
-    /// Create a site; prints its public id.
-    Add {
-        domain: String,
-        /// Public id to use instead of a generated one.
-        #[arg(long)]
-        id: Option<String>,
-        /// IANA time zone for the site's reports, e.g. Europe/Paris.
-        #[arg(long)]
-        timezone: Option<String>,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum UserCommand {
-    /// Create a dashboard user; without --password-stdin a password is generated and printed once.
-    Add {
-        email: String,
-        #[arg(long)]
-        password_stdin: bool,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum KeyCommand {
-    /// Create an API key; prints it once (only a hash is stored).
-    Add {
-        /// stats:read, sites:write or events:write
-        #[arg(long)]
-        scope: String,
-        /// Restrict the key to one site (public id); default: all sites.
-        #[arg(long)]
-        site: Option<String>,
-    },
-}
-
 pub fn environment() -> BTreeMap<String, String> {
     std::env::vars().filter(|(k, _)| k.starts_with("FOOTFALL_")).collect()
 }
@@ -101,7 +83,7 @@ pub fn environment() -> BTreeMap<String, String> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref(), &environment())?;
     match cli.command {
-        Command::Serve => serve(settings).await,
+        Command::Serve => serve::run(settings).await,
         Command::Demo(args) => crate::demo::command(settings, args).await,
         Command::Rollup { rebuild, site } => {
             let db = connect(&settings).await?;
@@ -114,48 +96,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             drop(db);
             Ok(())
         }
-        Command::Site { command: SiteCommand::Add { domain, id, timezone } } => {
-            let db = connect(&settings).await?;
-            let site = sites::create(
-                &db,
-                sites::NewSite { domain: &domain, public_id: id.as_deref(), timezone: timezone.as_deref() },
-            )
-            .await?;
-            println!("{}", site.public_id);
-            Ok(())
-        }
-        Command::User { command: UserCommand::Add { email, password_stdin } } => {
-            let db = connect(&settings).await?;
-            let (password, generated) = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
-                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
-            } else {
-                (users::generate_password(), true)
-            };
-            users::create(&db, &email, &password).await?;
-            if generated {
-                println!("{password}");
-                eprintln!("user {email} created; the password above is shown only once");
-            } else {
-                eprintln!("user {email} created");
-            }
-            Ok(())
-        }
-        Command::Key { command: KeyCommand::Add { scope, site } } => {
-            let Some(scope) = keys::Scope::parse(&scope) else {
-                bail!("unknown scope `{scope}`; use stats:read, sites:write or events:write");
-            };
-            let db = connect(&settings).await?;
-            let site_id = match site {
-                Some(public_id) => {
-                    Some(sites::find(&db, &public_id).await?.with_context(|| format!("no site `{public_id}`"))?.id)
-                }
-                None => None,
-            };
-            println!("{}", keys::create(&db, scope, site_id).await?);
-            Ok(())
-        }
+        Command::Site { command } => site::run(&connect(&settings).await?, command).await,
+        Command::User { command } => user::run(&connect(&settings).await?, command).await,
+        Command::Key { command } => key::run(&connect(&settings).await?, command).await,
+        Command::Share { command } => share::run(&connect(&settings).await?, command).await,
     }
 }
 
@@ -167,11 +111,12 @@ async fn connect(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnect
     Ok(db)
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let listen = settings.listen.clone();
-    let embedded = settings.is_embedded();
-    let app = crate::startup::Application::build(settings).await?;
-    tracing::info!(%listen, port = app.port(), embedded, "footfall collector listening");
-    app.run_until_stopped().await?;
-    Ok(())
+/// A site named on the command line, or a clear error.
+async fn site_named(db: &sea_orm::DatabaseConnection, public_id: &str) -> anyhow::Result<store::sites::Site> {
+    store::sites::find(db, public_id).await?.with_context(|| format!("no site `{public_id}`"))
+}
+
+/// Public ids by internal id, for lists that name each row's site.
+async fn site_names(db: &sea_orm::DatabaseConnection) -> anyhow::Result<std::collections::HashMap<i64, String>> {
+    Ok(store::sites::list_models(db).await?.into_iter().map(|row| (row.id, row.public_id)).collect())
 }
