@@ -42,3 +42,33 @@ async fn a_key_made_on_the_command_line_is_listed_and_revoked() {
     assert_eq!(status(revoked).await, 401);
     assert_eq!(status(kept).await, 200);
 }
+
+/// Runs `footfall ARGS` on a terminal (a pseudo-terminal from util-linux `script`) and types `answer`.
+fn on_a_terminal(env: &[(String, String)], args: &str, answer: &str) -> (bool, String) {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_footfall"));
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` must be installed for this test");
+    child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn on_a_terminal_a_destructive_command_asks_first() {
+    let dir = temp_dir("cli-confirm");
+    let env = env_for(&dir);
+    footfall_cli(&env, &["key", "add", "--scope", "stats:read"]);
+    let (done, screen) = on_a_terminal(&env, "key revoke 1", "n\n");
+    assert!(!done && screen.contains("About to revoke API key 1") && screen.contains("cancelled"), "{screen}");
+    assert_eq!(cli_json(&env, &["key", "list", "--json"])["keys"].as_array().unwrap().len(), 1, "kept");
+    let (done, screen) = on_a_terminal(&env, "key revoke 1", "y\n");
+    assert!(done && screen.contains("revoked"), "{screen}");
+    assert_eq!(cli_json(&env, &["key", "list", "--json"])["keys"].as_array().unwrap().len(), 0, "revoked");
+}
