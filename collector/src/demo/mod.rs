@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
 use crate::ingest::pipeline::{Pipeline, RequestMeta, Sender};
 use crate::ingest::spool::{Spool, SpoolError};
@@ -64,7 +64,8 @@ the countries are real but the map is a sample. With a database configured, it i
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
-    /// Site public id to fill (default: the first site; if there is none, a site `demo.footfall.local` is created).
+    /// Site public id to fill (default: the most recently added site; if there is none, a site
+    /// `demo.footfall.local` is created and its id printed on stderr).
     #[arg(long)]
     pub site: Option<String>,
     /// Days of traffic, ending now (at most 30: how far back an event may be dated).
@@ -234,14 +235,18 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> Result<Summary, Demo
     })
 }
 
-/// The site to fill: the one named, else the first one, else a new `demo.footfall.local`.
+/// The site to fill: the one named, else the most recently added one (the site a new user just added, as the
+/// README's first steps expect), else a new `demo.footfall.local`.
 async fn site(db: &DatabaseConnection, public_id: Option<&str>) -> Result<sites::Site, DemoError> {
     if let Some(id) = public_id {
         return sites::find(db, id).await?.ok_or_else(|| DemoError::UnknownSite(id.to_owned()));
     }
-    let first = store::entities::sites::Entity::find().order_by_asc(store::entities::sites::Column::Id).one(db).await?;
-    if let Some(first) = first {
-        return sites::find(db, &first.public_id).await?.ok_or(DemoError::UnknownSite(first.public_id));
+    if let Some(latest) = sites::latest(db).await? {
+        eprintln!(
+            "filling site {} ({}), the most recently added; --site chooses another",
+            latest.public_id, latest.domain
+        );
+        return Ok(latest);
     }
     let new = sites::NewSite { domain: "demo.footfall.local", public_id: None, timezone: None };
     let created = sites::create(db, new).await?;

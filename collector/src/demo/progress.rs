@@ -5,6 +5,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Summary;
+use crate::wording::{count, thousands};
 
 const STEPS: u64 = 1000;
 
@@ -54,25 +55,17 @@ fn rate(events: u64, elapsed: Duration) -> u64 {
     (events as f64 / elapsed.as_secs_f64().max(1e-3)) as u64
 }
 
-/// `12,345,678`
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    // Digits are ASCII: every chunk is valid UTF-8.
-    let groups: Vec<&str> = digits.as_bytes().rchunks(3).rev().map(|g| std::str::from_utf8(g).unwrap_or("")).collect();
-    groups.join(",")
-}
-
 /// The closing line: what was sent and stored, how many sessions, over which days, how fast.
 pub fn summary_line(s: &Summary) -> String {
     let dropped =
         if s.dropped > 0 { format!(" ({} dropped by the pipeline)", thousands(s.dropped)) } else { String::new() };
     format!(
-        "demo: {} events sent, {} stored{dropped}, {} sessions, {} visits over {} days for site {} (seed {}) in {:.1} s ({} events/s)",
-        thousands(s.sent),
+        "demo: {} sent, {} stored{dropped}, {}, {} over {} for site {} (seed {}) in {:.1} s ({} events/s)",
+        count(s.sent, "event", "events"),
         thousands(s.stored),
-        thousands(s.sessions),
-        thousands(s.visits),
-        s.days,
+        count(s.sessions, "session", "sessions"),
+        count(s.visits, "visit", "visits"),
+        count(u64::from(s.days), "day", "days"),
         s.site,
         s.seed,
         s.elapsed.as_secs_f64(),
@@ -85,10 +78,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_get_thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(12_345_678), "12,345,678");
+    fn the_summary_counts_agree_with_their_nouns() {
+        let summary = Summary {
+            site: "s".into(),
+            seed: 7,
+            days: 1,
+            visits: 1,
+            sent: 1,
+            accepted: 1,
+            dropped: 0,
+            stored: 1,
+            sessions: 1,
+            elapsed: Duration::from_secs(1),
+        };
+        let line = summary_line(&summary);
+        assert!(
+            line.contains("1 event sent") && line.contains("1 session,") && line.contains("1 visit over 1 day "),
+            "{line}"
+        );
+        let line = summary_line(&Summary { days: 30, visits: 2000, sessions: 1900, ..summary });
+        assert!(line.contains("1,900 sessions") && line.contains("2,000 visits over 30 days "), "{line}");
     }
 }

@@ -28,7 +28,8 @@ use crate::store::keys::{self, Scope};
 use crate::store::share_links;
 use crate::store::sites::{self, NewSite, SitePatch};
 
-fn site_json(row: &SiteRow) -> Value {
+/// A site's settings as the API answers them (and `footfall site show --json` prints them).
+pub(crate) fn site_json(row: &SiteRow) -> Value {
     let hostnames: Vec<String> = serde_json::from_str(&row.allowed_hostnames).unwrap_or_default();
     json!({
         "id": row.public_id,
@@ -183,14 +184,16 @@ pub async fn list_keys(
     let listed: Vec<Value> = keys::list_for_sites(&state.db, &owned)
         .await?
         .into_iter()
-        .map(|info| {
-            let site = info.site_id.and_then(|id| names.get(&id).cloned());
-            let mut item = serde_json::to_value(&info).unwrap_or_default();
-            item["site"] = json!(site);
-            item
-        })
+        .map(|info| key_json(&info, info.site_id.and_then(|id| names.get(&id)).map(String::as_str)))
         .collect();
     Ok(HttpResponse::Ok().json(json!({"keys": listed})))
+}
+
+/// A key as the key list shows it, with its site's public id (`None`: an all-sites key); never the key.
+pub(crate) fn key_json(info: &keys::KeyInfo, site: Option<&str>) -> Value {
+    let mut item = serde_json::to_value(info).unwrap_or_default();
+    item["site"] = json!(site);
+    item
 }
 
 /// `DELETE /api/v1/keys/{id}` → 204. Keys of other accounts' sites are "not found", as are all-sites keys.

@@ -3,7 +3,10 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sea_orm::DatabaseConnection;
 
+use std::collections::BTreeSet;
+
 use super::{all_sites, finaliser, now_ms, retention, rollup};
+use crate::wording::count;
 
 fn bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
@@ -36,6 +39,8 @@ pub async fn rollup(db: &DatabaseConnection, rebuild: bool, only: Option<&str>) 
         anyhow::ensure!(!plan.is_empty(), "no site `{id}`");
     }
     let total: usize = plan.iter().map(|(_, d)| d.len()).sum();
+    // Each day is built twice (local days for the metrics, UTC days for visitors); the summary counts days.
+    let days: usize = plan.iter().map(|(_, d)| d.iter().map(|p| p.day).collect::<BTreeSet<_>>().len()).sum();
     let progress = bar(total as u64, "days rolled up");
     for (site, days) in &plan {
         progress.set_message(format!("days of {}", site.public_id));
@@ -53,9 +58,12 @@ pub async fn rollup(db: &DatabaseConnection, rebuild: bool, only: Option<&str>) 
         sea_orm::ConnectionTrait::execute_unprepared(db, analyze).await?;
     }
     eprintln!(
-        "rolled up {total} day(s) and {settled} settled part(s) of today of {} site(s) in {:.1} s; {ended} session(s) finalised",
-        plan.len(),
-        started.elapsed().as_secs_f64()
+        "rolled up {} and {} of today of {} in {:.1} s; {} finalised",
+        count(days as u64, "day", "days"),
+        count(settled as u64, "settled part", "settled parts"),
+        count(plan.len() as u64, "site", "sites"),
+        started.elapsed().as_secs_f64(),
+        count(ended, "session", "sessions"),
     );
     Ok(())
 }
@@ -78,8 +86,9 @@ pub async fn cleanup(db: &DatabaseConnection) -> anyhow::Result<()> {
     }
     progress.finish_and_clear();
     eprintln!(
-        "retention: deleted {} event(s) and {} session(s) past their sites' retention; rollups kept",
-        total.events, total.sessions
+        "retention: deleted {} and {} past their sites' retention; rollups kept",
+        count(total.events, "event", "events"),
+        count(total.sessions, "session", "sessions"),
     );
     Ok(())
 }

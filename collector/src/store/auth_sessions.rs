@@ -1,7 +1,7 @@
 //! Dashboard sign-ins: the cookie carries 32 random bytes (hex); only their BLAKE3 hash is stored, so a copy of
 //! the database does not let anyone sign in. A sign-in ends at `expires_at` (fixed when it starts) or at
 //! logout; `last_seen_at` is updated at most every few minutes, not on every request.
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use subtle::ConstantTimeEq;
 
 use super::entities::auth_sessions;
@@ -72,6 +72,13 @@ pub async fn find(db: &DatabaseConnection, token: &str) -> Result<Option<SignedI
 pub async fn delete(db: &DatabaseConnection, token: &str) -> Result<(), StoreError> {
     auth_sessions::Entity::delete_many().filter(auth_sessions::Column::TokenHash.eq(hash(token))).exec(db).await?;
     Ok(())
+}
+
+/// Ends every sign-in of an account (its password changed, or the account goes); answers how many there were.
+pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: i64) -> Result<u64, StoreError> {
+    let result =
+        auth_sessions::Entity::delete_many().filter(auth_sessions::Column::UserId.eq(user_id)).exec(db).await?;
+    Ok(result.rows_affected)
 }
 
 /// Removes expired sign-ins; run periodically (any collector may, it is idempotent).

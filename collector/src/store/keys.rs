@@ -71,15 +71,7 @@ pub async fn create_with_info(
     }
     .insert(db)
     .await?;
-    let info = KeyInfo {
-        id: m.id,
-        prefix: m.prefix,
-        scope: m.scope,
-        site_id: m.site_id,
-        created_at: m.created_at,
-        last_used_at: m.last_used_at,
-    };
-    Ok((info, key))
+    Ok((KeyInfo::from(m), key))
 }
 
 /// Whether `key` has the shape of a key (so malformed ones never reach SQL).
@@ -113,6 +105,19 @@ pub struct KeyInfo {
     pub last_used_at: Option<i64>,
 }
 
+impl From<api_keys::Model> for KeyInfo {
+    fn from(m: api_keys::Model) -> KeyInfo {
+        KeyInfo {
+            id: m.id,
+            prefix: m.prefix,
+            scope: m.scope,
+            site_id: m.site_id,
+            created_at: m.created_at,
+            last_used_at: m.last_used_at,
+        }
+    }
+}
+
 /// Keys restricted to one of these sites, oldest first.
 pub async fn list_for_sites(db: &DatabaseConnection, site_ids: &[i64]) -> Result<Vec<KeyInfo>, StoreError> {
     let rows = api_keys::Entity::find()
@@ -120,17 +125,18 @@ pub async fn list_for_sites(db: &DatabaseConnection, site_ids: &[i64]) -> Result
         .order_by_asc(api_keys::Column::Id)
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|m| KeyInfo {
-            id: m.id,
-            prefix: m.prefix,
-            scope: m.scope,
-            site_id: m.site_id,
-            created_at: m.created_at,
-            last_used_at: m.last_used_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(KeyInfo::from).collect())
+}
+
+/// Every key of the instance, all-sites ones included, oldest first (`footfall key list`).
+pub async fn list_all(db: &DatabaseConnection) -> Result<Vec<KeyInfo>, StoreError> {
+    let rows = api_keys::Entity::find().order_by_asc(api_keys::Column::Id).all(db).await?;
+    Ok(rows.into_iter().map(KeyInfo::from).collect())
+}
+
+/// One key as the list shows it, `None` if there is no such key.
+pub async fn find_info(db: &DatabaseConnection, id: i64) -> Result<Option<KeyInfo>, StoreError> {
+    Ok(api_keys::Entity::find_by_id(id).one(db).await?.map(KeyInfo::from))
 }
 
 /// The site a key is restricted to: `Some(None)` for an instance-wide key, `None` if there is no such key.

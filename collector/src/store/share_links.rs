@@ -79,6 +79,17 @@ pub async fn list(db: &DatabaseConnection, site_id: i64) -> Result<Vec<ShareLink
     Ok(rows.into_iter().map(ShareLink::from).collect())
 }
 
+/// Every site's links, oldest first (`footfall share list` without `--site`).
+pub async fn list_all(db: &DatabaseConnection) -> Result<Vec<ShareLink>, StoreError> {
+    let rows = share_links::Entity::find().order_by_asc(share_links::Column::Id).all(db).await?;
+    Ok(rows.into_iter().map(ShareLink::from).collect())
+}
+
+/// Link `id`, whichever site it is for.
+pub async fn find(db: &DatabaseConnection, id: i64) -> Result<Option<ShareLink>, StoreError> {
+    Ok(share_links::Entity::find_by_id(id).one(db).await?.map(ShareLink::from))
+}
+
 /// Revokes link `id` of the site; `false` if the site has no such link.
 pub async fn delete(db: &DatabaseConnection, site_id: i64, id: i64) -> Result<bool, StoreError> {
     let result = share_links::Entity::delete_many()

@@ -73,7 +73,7 @@ pub async fn create(db: &DatabaseConnection, new: NewSite<'_>) -> Result<Site, S
 
 /// Creates a site owned by account `owner` (`None`: the administrator's).
 pub async fn create_owned(db: &DatabaseConnection, new: NewSite<'_>, owner: Option<i64>) -> Result<Site, StoreError> {
-    let domain = new.domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = clean_domain(new.domain);
     if !valid_hostname(&domain) {
         return Err(StoreError::Invalid(format!("`{}` is not a domain name", new.domain)));
     }
@@ -109,6 +109,20 @@ pub async fn create_owned(db: &DatabaseConnection, new: NewSite<'_>, owner: Opti
     .insert(db)
     .await?;
     Ok(Site::from_model(model))
+}
+
+/// The domain a person means when they type or paste it: `https://Shop.Example.org/pricing` is
+/// `shop.example.org`. The scheme and anything from the path on are dropped, the case and a final dot too;
+/// the dashboard's form, the management API and `footfall site add` all create sites through this.
+pub fn clean_domain(input: &str) -> String {
+    let trimmed = input.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    let without_scheme = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| lower.starts_with(scheme).then(|| &trimmed[scheme.len()..]))
+        .unwrap_or(trimmed);
+    let host = without_scheme.split(['/', '?', '#']).next().unwrap_or_default();
+    host.trim_end_matches('.').to_ascii_lowercase()
 }
 
 /// A host name: dot-separated labels of letters, digits and inner hyphens (`localhost` included).
@@ -149,6 +163,31 @@ pub async fn find_model(db: &DatabaseConnection, public_id: &str) -> Result<Opti
 /// Every site, oldest first (the management API filters them by who asks).
 pub async fn list_models(db: &DatabaseConnection) -> Result<Vec<sites::Model>, StoreError> {
     Ok(sites::Entity::find().order_by_asc(sites::Column::Id).all(db).await?)
+}
+
+/// The most recently added site, if there is any.
+pub async fn latest(db: &DatabaseConnection) -> Result<Option<Site>, StoreError> {
+    let newest = sites::Entity::find().order_by_desc(sites::Column::Id).one(db).await?;
+    Ok(newest.map(Site::from_model))
+}
+
+/// The sites account `user_id` itself owns (not the administrator's unowned ones), oldest first.
+pub async fn owned_by(db: &DatabaseConnection, user_id: i64) -> Result<Vec<sites::Model>, StoreError> {
+    Ok(sites::Entity::find()
+        .filter(sites::Column::OwnerUserId.eq(user_id))
+        .order_by_asc(sites::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Hands the sites of account `user_id` to the administrator (sites without an owner are the administrator's).
+pub async fn release_owned(db: &DatabaseConnection, user_id: i64) -> Result<u64, StoreError> {
+    let released = sites::Entity::update_many()
+        .col_expr(sites::Column::OwnerUserId, Expr::value(Option::<i64>::None))
+        .filter(sites::Column::OwnerUserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(released.rows_affected)
 }
 
 /// The internal ids of the sites an account owns; the administrator also owns the sites without an owner.
@@ -351,5 +390,20 @@ impl SiteCache {
             }
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pasted_address_is_cleaned_to_its_domain() {
+        assert_eq!(clean_domain("https://Shop.Example.org/pricing?x=1"), "shop.example.org");
+        assert_eq!(clean_domain("  HTTP://example.org.  "), "example.org");
+        assert_eq!(clean_domain("example.org#top"), "example.org");
+        assert_eq!(clean_domain("Blog.Example.org"), "blog.example.org");
+        assert!(!valid_hostname(&clean_domain("ftp://example.org")), "other schemes are not guessed at");
+        assert!(!valid_hostname(&clean_domain("https://")));
     }
 }

@@ -6,9 +6,12 @@
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set, TransactionTrait,
 };
+use serde::Serialize;
 
+use super::auth_sessions;
 use super::entities::users;
 use super::{now_ms, StoreError};
 
@@ -50,25 +53,11 @@ async fn insert(db: &DatabaseConnection, email: &str, password: &str, is_admin: 
     if !valid {
         return Err(StoreError::Invalid(format!("`{email}` is not an email address")));
     }
-    let length = password.chars().count();
-    if length < MIN_PASSWORD {
-        return Err(StoreError::Invalid(format!("the password must have at least {MIN_PASSWORD} characters")));
-    }
-    if length > MAX_PASSWORD {
-        return Err(StoreError::Invalid(format!("the password must have at most {MAX_PASSWORD} characters")));
-    }
+    check_password(password)?;
     if users::Entity::find().filter(users::Column::Email.eq(&email)).one(db).await?.is_some() {
         return Err(StoreError::Conflict(format!("user `{email}`")));
     }
-    let password = password.to_owned();
-    // Hashing takes tens of milliseconds of CPU on purpose; keep it off the async workers.
-    let password_hash = tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))?
-    .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))?;
+    let password_hash = hash_password(password).await?;
     let model = users::ActiveModel {
         email: Set(email.clone()),
         password_hash: Set(password_hash),
@@ -80,6 +69,57 @@ async fn insert(db: &DatabaseConnection, email: &str, password: &str, is_admin: 
     .await
     .map_err(|e| conflict_on_unique(e, if is_admin { "an account" } else { "this user" }))?;
     Ok(User::from(model))
+}
+
+fn check_password(password: &str) -> Result<(), StoreError> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD {
+        return Err(StoreError::Invalid(format!("the password must have at least {MIN_PASSWORD} characters")));
+    }
+    if length > MAX_PASSWORD {
+        return Err(StoreError::Invalid(format!("the password must have at most {MAX_PASSWORD} characters")));
+    }
+    Ok(())
+}
+
+async fn hash_password(password: &str) -> Result<String, StoreError> {
+    let password = password.to_owned();
+    // Hashing takes tens of milliseconds of CPU on purpose; keep it off the async workers.
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))?
+    .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))
+}
+
+/// Sets a new password and ends every sign-in of the account, in one transaction: whoever knew the old
+/// password is signed out with it.
+pub async fn change_password(db: &DatabaseConnection, user_id: i64, password: &str) -> Result<(), StoreError> {
+    check_password(password)?;
+    let password_hash = hash_password(password).await?;
+    let txn = db.begin().await?;
+    users::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(user_id),
+        password_hash: Set(password_hash),
+        ..Default::default()
+    }
+    .update(&txn)
+    .await?;
+    auth_sessions::delete_for_user(&txn, user_id).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Deletes an account and its sign-ins, in one transaction. What happens to its sites is the caller's choice
+/// (`footfall user delete`), made before.
+pub async fn delete(db: &DatabaseConnection, user_id: i64) -> Result<bool, StoreError> {
+    let txn = db.begin().await?;
+    auth_sessions::delete_for_user(&txn, user_id).await?;
+    let deleted = users::Entity::delete_by_id(user_id).exec(&txn).await?.rows_affected > 0;
+    txn.commit().await?;
+    Ok(deleted)
 }
 
 /// A unique-index violation is a conflict (the same email, or a second administrator), not a database fault.
@@ -101,6 +141,29 @@ pub async fn any(db: &DatabaseConnection) -> Result<bool, StoreError> {
 
 pub async fn find(db: &DatabaseConnection, id: i64) -> Result<Option<User>, StoreError> {
     Ok(users::Entity::find_by_id(id).one(db).await?.map(User::from))
+}
+
+pub async fn find_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<User>, StoreError> {
+    let email = normalise_email(email);
+    Ok(users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await?.map(User::from))
+}
+
+/// An account as `footfall user list` shows it: never its password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserInfo {
+    pub id: i64,
+    pub email: String,
+    pub is_admin: bool,
+    pub created_at: i64,
+}
+
+/// Every account, oldest (the administrator) first.
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<UserInfo>, StoreError> {
+    let rows = users::Entity::find().order_by_asc(users::Column::Id).all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| UserInfo { id: m.id, email: m.email, is_admin: m.is_admin, created_at: m.created_at })
+        .collect())
 }
 
 /// Checks an email and password. Unknown emails cost the same Argon2 verification as known ones, so the

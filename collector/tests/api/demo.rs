@@ -134,7 +134,10 @@ async fn the_command_creates_a_demo_site_when_there_is_none_and_keeps_stdout_emp
     assert!(stderr.contains("created site demo.footfall.local with id "), "{stderr}");
     assert!(stderr.contains("GeoIP2 test database"), "{stderr}");
     assert!(stderr.contains(" events sent, ") && stderr.contains(" events/s)"), "{stderr}");
-    assert!(stderr.contains("rolled up ") && stderr.contains(" session(s) finalised"), "{stderr}");
+    assert!(stderr.contains("over 2 days for site"), "{stderr}");
+    // Two days of traffic are two days rolled up (each is built for local and UTC reports; counted once).
+    assert!(stderr.contains("rolled up 2 days ") || stderr.contains("rolled up 3 days "), "{stderr}");
+    assert!(stderr.contains(" sessions finalised") && !stderr.contains("(s)"), "{stderr}");
     assert!(!stderr.contains('\r'), "no progress bar when stderr is not a terminal: {stderr}");
     // The sessions of the past days are finalised (bounce and score stored), as a collector's jobs would.
     let db = store::connect(&env[0].1, 1).await.unwrap();
@@ -142,11 +145,18 @@ async fn the_command_creates_a_demo_site_when_there_is_none_and_keeps_stdout_emp
     let leftovers: Vec<_> = std::fs::read_dir(dir.join("data")).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(leftovers.iter().all(|name| !name.to_string_lossy().starts_with("demo-spool")), "{leftovers:?}");
 
-    // A second run fills the same (first) site; bad arguments fail clearly.
+    // Without --site, a run fills the most recently added site: the one a new user has just added.
+    let newer = footfall_cli(&env, &["site", "add", "newer.example.org"]);
     let again =
         footfall_command(&env).args(["demo", "--days", "1", "--visitors", "5", "--no-rollup"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success() && !stderr.contains("created site") && !stderr.contains("rolled up"), "{stderr}");
+    assert!(stderr.contains(&format!("filling site {newer} (newer.example.org)")), "{stderr}");
+    assert!(stderr.contains(" over 1 day for site "), "{stderr}");
+    let newer_events =
+        format!("SELECT COUNT(*) AS n FROM events WHERE site_id = (SELECT id FROM sites WHERE public_id = '{newer}')");
+    assert!(number(&db, &newer_events).await > 0, "the newer site got the traffic");
+    // Bad arguments fail clearly.
     for (args, message) in [(["--days", "31"], "31"), (["--site", "nope"], "no site `nope`")] {
         let output = footfall_command(&env).arg("demo").args(args).output().unwrap();
         assert!(!output.status.success(), "{args:?}");

@@ -51,7 +51,8 @@ export function renderAddSite(root, ctx) {
 
   async function create(event) {
     event.preventDefault();
-    const value = domain.value.trim().replace(/^https?:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+    // A pasted address (https://example.org/page) is cleaned to its domain by the collector, for every client.
+    const value = domain.value.trim();
     if (!value) return;
     submit.disabled = true;
     clear(message);

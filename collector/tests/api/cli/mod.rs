@@ -1,14 +1,74 @@
-//! The `footfall` command line as a script would use it: what it prints on stdout, and clear failures.
+//! The `footfall` command line as a script would use it: what it prints on stdout, and clear failures. One file
+//! per command group; the shared kit is here.
+mod help;
+mod keys;
+mod serve_lock;
+mod shares;
+mod sites;
+mod users;
+
 use std::io::Write;
-use std::process::Stdio;
+use std::process::{Output, Stdio};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde_json::Value;
 
 use crate::helpers::*;
 
+/// The embedded set-up: a SQLite file and a data directory in `dir`.
 fn env_for(dir: &std::path::Path) -> Vec<(String, String)> {
     vec![
         ("FOOTFALL_DATABASE_URL".into(), format!("sqlite://{}?mode=rwc", dir.join("cli.db").display())),
         ("FOOTFALL_DATA_DIR".into(), dir.join("data").display().to_string()),
     ]
+}
+
+/// The CLI's environment on a fresh database of either kind (PostgreSQL needs the secret key).
+async fn env_on(db: Db, dir: &std::path::Path) -> Vec<(String, String)> {
+    let url = fresh_database(db, dir).await;
+    vec![
+        ("FOOTFALL_DATABASE_URL".into(), url),
+        ("FOOTFALL_DATA_DIR".into(), dir.join("data").display().to_string()),
+        ("FOOTFALL_SECRET_KEY".into(), SECRET.into()),
+    ]
+}
+
+async fn database(env: &[(String, String)]) -> DatabaseConnection {
+    footfall_cli(env, &["migrate"]);
+    footfall::store::connect(&env[0].1, 1).await.expect("database")
+}
+
+/// Runs `footfall ARGS` with `stdin` as its input (and no terminal).
+fn run_with_stdin(env: &[(String, String)], args: &[&str], stdin: &str) -> Output {
+    let mut child = footfall_command(env)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("footfall binary");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("footfall output")
+}
+
+/// Asserts that `footfall ARGS` (stdin empty, not a terminal) fails, says `message` on stderr and nothing on stdout.
+fn fails(env: &[(String, String)], args: &[&str], message: &str) {
+    let output = run_with_stdin(env, args, "");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{args:?} should fail; stderr: {stderr}");
+    assert!(stderr.contains(message), "{args:?} should say {message:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?} printed to stdout: {}", String::from_utf8_lossy(&output.stdout));
+}
+
+/// `footfall ARGS` with `--json`, parsed.
+fn cli_json(env: &[(String, String)], args: &[&str]) -> Value {
+    let text = footfall_cli(env, args);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {text}"))
+}
+
+async fn number(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db.query_one(Statement::from_string(db.get_database_backend(), sql.to_owned())).await.unwrap().unwrap();
+    row.try_get::<i64>("", "n").unwrap()
 }
 
 #[test]
