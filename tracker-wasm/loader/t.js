@@ -14,6 +14,8 @@
       (/^(localhost|\[::1\]|)$|^127\.|\.localhost$/.test(l.hostname) || l.protocol == 'file:'),
     dnt: n.globalPrivacyControl || n.doNotTrack == '1', webdriver: n.webdriver };
   try { cfg.out = localStorage.footfall_optout == '1' } catch (e) {}
+  // Said once per page load: a silent development page looks like a broken installation.
+  cfg.local && console.info('Footfall: add data-allow-localhost to count local pages');
   // The tracker's way out too: sendBeacon survives the page unloading; fetch with keepalive where beacons are
   // refused.
   cfg.send = (b) => n.sendBeacon(cfg.api, b) || fetch(cfg.api, { method: 'POST', body: b, keepalive: true });

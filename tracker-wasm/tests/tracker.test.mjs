@@ -114,6 +114,37 @@ test('nothing is sent from localhost unless the site allows it', async () => {
   await context.close();
 });
 
+test('a page not counted for being local says so in one console line naming the attribute; a counted page says nothing', async () => {
+  const browse = async (query) => {
+    const { id, base } = stack.site('spa');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const lines = [];
+    // The static server has no favicon; that 404 is the browser's, not the tracker's.
+    page.on('console', (m) => m.text().startsWith('Failed to load resource') || lines.push([m.type(), m.text()]));
+    await page.goto(base + query);
+    // The tracker has started once `footfall` is its own, not the queue.
+    await page.waitForFunction(() => typeof footfall == 'function' && !footfall.q);
+    // Route changes are not page loads: still one line at most.
+    for (const route of ['about', 'community/paris']) {
+      await page.click(`a[data-route="${route}"]`);
+      await page.waitForURL(`**/${route}`);
+    }
+    await sleep(500);
+    await context.close();
+    return { lines, id };
+  };
+  const local = await browse('?no-local');
+  assert.equal(stack.events(local.id).length, 0);
+  assert.equal(local.lines.length, 1, JSON.stringify(local.lines));
+  const [[type, text]] = local.lines;
+  assert.ok(type === 'info' || type === 'warning', type);
+  assert.match(text, /data-allow-localhost/);
+  const allowed = await browse('');
+  await waitFor('the counted page views', () => pageviews(allowed.id).length === 3);
+  assert.deepEqual(allowed.lines, []);
+});
+
 test('engaged time of a page kept visible ~3 s arrives after navigating away, within ±1 s', async () => {
   const { id, base } = stack.site('portfolio');
   const { context, page } = await visit(base, 'about.html');
