@@ -14,21 +14,29 @@
       (/^(localhost|\[::1\]|)$|^127\.|\.localhost$/.test(l.hostname) || l.protocol == 'file:'),
     dnt: n.globalPrivacyControl || n.doNotTrack == '1', webdriver: n.webdriver };
   try { cfg.out = localStorage.footfall_optout == '1' } catch (e) {}
+  // Said once per page load: a silent development page looks like a broken installation.
+  cfg.local && console.info('Footfall: add data-allow-localhost to count local pages');
   // The tracker's way out too: sendBeacon survives the page unloading; fetch with keepalive where beacons are
   // refused.
   cfg.send = (b) => n.sendBeacon(cfg.api, b) || fetch(cfg.api, { method: 'POST', body: b, keepalive: true });
   var f = w.footfall = function () { q.push(arguments) };
   f.q = q;
-  // History changes fire no event of their own; tell the tracker once the router has drawn the new page
-  // (after the current task), so the page view carries the new title and page group.
+  // Every kind of navigation within the page reaches the tracker as `footfall('nav')` once the router has
+  // drawn the new page (after the current task), so the page view carries the new title and page group:
+  // history changes fire no event of their own, and on back/forward Chromium fires `navigatesuccess` before
+  // `popstate`, the event routers redraw on. Before the tracker has loaded, the queue keeps it (a no-op then).
+  var nav = () => setTimeout(() => w.footfall('nav'));
   ['pushState', 'replaceState'].forEach((m) => {
     var o = h[m];
     h[m] = function () {
-      var r = o.apply(this, arguments);
-      setTimeout(() => w.dispatchEvent(new Event('footfall:nav')));
-      return r;
+      nav();
+      return o.apply(this, arguments);
     };
   });
+  addEventListener('popstate', nav);
+  addEventListener('hashchange', nav);
+  // Routers built on the Navigation API change the address without `pushState`.
+  w.navigation && navigation.addEventListener('navigatesuccess', nav);
   var fallback = () => cfg.out || cfg.local || cfg.send(JSON.stringify({ site: cfg.site, type: 'pageview',
     url: l.href.split('#')[0], referrer: d.referrer, title: d.title, screen: innerWidth, webdriver: cfg.webdriver,
     dnt: cfg.dnt }));

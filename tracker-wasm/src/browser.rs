@@ -26,13 +26,13 @@ const OPT_OUT_KEY: &str = "footfall_optout";
 /// JavaScript array once, and an event or verb is told apart by its place in it, found by `indexOf` (no table
 /// of Rust strings, no comparison in the module). `start` listens to each event where it fires:
 /// - 0–1 on the document, capturing (before a page's handler can stop them); 2 on the document;
-/// - 3–5 on the window, the page gains or loses its reader or closes; 6–10 on the window (the loader
-///   announces `pushState`/`replaceState` as `footfall:nav`);
-/// - 11 on `window.navigation` (the Navigation API), where there is one.
+/// - 3–5 on the window, the page gains or loses its reader or closes; 6–7 on the window.
 ///
-/// Last, after the verbs, the listener options of all but the capturing listeners.
-const NAMES: &str = r#"["click","submit","visibilitychange","focus","blur","pagehide","pageshow","scroll","popstate",
-"hashchange","footfall:nav","navigatesuccess","track","identify","optout","optin","pageview",{"passive":true}]"#;
+/// Navigations within the page (history, back/forward, fragment, Navigation API) are no event here: the loader
+/// sees them all and says `footfall('nav')` once the router has drawn the new page. Last, after the verbs, the
+/// listener options of all but the capturing listeners.
+const NAMES: &str = r#"["click","submit","visibilitychange","focus","blur","pagehide","pageshow","scroll","track",
+"identify","optout","optin","pageview","nav",{"passive":true}]"#;
 
 #[wasm_bindgen]
 extern "C" {
@@ -164,9 +164,12 @@ struct Tracker {
     /// as its fallback needs to know too), or a page the site asked not to count.
     excluded: bool,
     opted_out: bool,
-    /// The current page (cleaned) and its page-view id; empty before the first page view.
+    /// The current page (cleaned), its page-view id and its page group, as they were when it was viewed: every
+    /// later event of the page (its engagement, sent with the next page view once the router has drawn that
+    /// one, and its interactions) belongs to it. Empty before the first page view.
     url: String,
     pv: String,
+    group: String,
     engagement: Engagement,
     measure_scheduled: bool,
     /// The IntersectionObserver of `[data-section]` elements (undefined where there is none).
@@ -193,15 +196,13 @@ fn with(f: impl FnOnce(&mut Tracker)) {
 pub fn start(config: JsValue, window: JsValue, handler: JsValue) {
     let location = get(&window, "location");
     let document = get(&window, "document");
-    let navigation = get(&window, "navigation");
     let names = call_s(&get(&window, "JSON"), "parse", NAMES);
-    let passive = item(&names, 17);
-    for i in 0..12 {
+    let passive = item(&names, 14);
+    for i in 0..8 {
         // `true`: capturing (the tracker never cancels an event, so passive or not makes no difference there).
         let (target, options) = match i {
             0 | 1 => (&document, &JsValue::TRUE),
             2 => (&document, &passive),
-            11 => (&navigation, &passive),
             _ => (&window, &passive),
         };
         call(target, "addEventListener", &item(&names, i), &handler, options);
@@ -211,6 +212,7 @@ pub fn start(config: JsValue, window: JsValue, handler: JsValue) {
         opted_out: truthy(&config, "out"),
         url: String::new(),
         pv: String::new(),
+        group: String::new(),
         engagement: Engagement::default(),
         measure_scheduled: false,
         sections: match truthy(&window, "IntersectionObserver") {
@@ -287,8 +289,7 @@ pub fn dispatch(arg: JsValue) {
                     t.navigate(true)
                 }
             }
-            8 => t.schedule_measure(),
-            _ => t.navigate(false),
+            _ => t.schedule_measure(),
         }
         t.send(batch);
     });
@@ -300,7 +301,7 @@ pub fn command(verb: JsValue, a: JsValue, b: JsValue) {
     with(|t| {
         let mut batch = Batch::new();
         match t.place(&verb) {
-            13 => {
+            9 => {
                 t.interaction(&mut batch, &string(&a));
                 // Nothing but an object has keys whose values can be read (`Object.keys` throws on undefined,
                 // reading from a primitive throws): anything else leaves `props` empty.
@@ -315,7 +316,7 @@ pub fn command(verb: JsValue, a: JsValue, b: JsValue) {
                 }
                 batch.close2();
             }
-            14 => {
+            10 => {
                 // A string, or a number as JavaScript writes it.
                 let mut user = string(&a);
                 if user.is_empty() {
@@ -332,16 +333,19 @@ pub fn command(verb: JsValue, a: JsValue, b: JsValue) {
                 }
             }
             // `localStorage` is undefined where storage is blocked: the opt-out then lasts for the page.
-            15 => {
+            11 => {
                 let one = JsValue::from_str("1");
                 call(&t.storage(), "setItem", &JsValue::from_str(OPT_OUT_KEY), &one, &JsValue::UNDEFINED);
                 t.opted_out = true;
             }
-            16 => {
+            12 => {
                 call_s(&t.storage(), "removeItem", OPT_OUT_KEY);
                 t.opted_out = false;
             }
-            17 => t.navigate(true),
+            // `pageview` counts the page even when it is the one already counted; the loader's `nav` only a new
+            // address.
+            13 => t.navigate(true),
+            14 => t.navigate(false),
             _ => {}
         }
         t.send(batch);
@@ -374,18 +378,13 @@ impl Tracker {
     /// Opens an event of `kind` on the current page, with the fields every event carries.
     #[inline(never)]
     fn open(&self, batch: &mut Batch, kind: &str) {
-        let meta = call_s(&self.document, "querySelector", "meta[name='footfall:group']");
-        let mut group = text(&meta, "content");
-        if group.is_empty() {
-            group = text(&self.config, "group");
-        }
         batch.open(&Head {
             kind,
             id: &new_id(),
             site: &text(&self.config, "site"),
             url: &self.url,
             pv: &self.pv,
-            group: &group,
+            group: &self.group,
             ts: date_now() as i64,
             webdriver: truthy(&self.config, "webdriver"),
             dnt: truthy(&self.config, "dnt"),
@@ -440,6 +439,11 @@ impl Tracker {
         self.excluded = truthy(&self.config, "local")
             || url::is_excluded(&text(&self.location, "pathname"), &text(&self.config, "exclude"));
         self.pv = new_id();
+        let meta = call_s(&self.document, "querySelector", "meta[name='footfall:group']");
+        self.group = text(&meta, "content");
+        if self.group.is_empty() {
+            self.group = text(&self.config, "group");
+        }
         self.engagement = Engagement::new(now(), self.page_active());
         self.open(&mut batch, "pageview");
         if first {

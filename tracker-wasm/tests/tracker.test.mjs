@@ -25,6 +25,7 @@ async function visit(base, path = '', options = {}) {
 
 const pageviews = (site) => stack.events(site, `e.kind = ${KIND.pageview}`);
 const interactions = (site) => stack.events(site, `e.kind = ${KIND.interaction}`);
+const engagements = (site) => stack.events(site, `e.kind = ${KIND.engagement}`);
 
 test('a page view is recorded per page, without duplicates', async () => {
   const { id, base } = stack.site('portfolio');
@@ -62,6 +63,49 @@ test('every SPA route is a page view, back navigation too, with its page group',
   await context.close();
 });
 
+test('back and forward record each route with its own title and group, and what follows a page view keeps its group', async () => {
+  const { id, base } = stack.site('spa');
+  const { context, page } = await visit(base);
+  let views = 1;
+  const stored = () => waitFor(`page view ${views}`, () => pageviews(id).length === views);
+  await stored();
+  const steps = [
+    ['click', 'community/montreal'], ['click', 'community/paris'], ['click', 'about'],
+    ['back', 'community/paris'], ['back', 'community/montreal'], ['forward', 'community/paris'],
+  ];
+  for (const [how, route] of steps) {
+    if (how === 'click') await page.click(`a[data-route="${route}"]`);
+    else await (how === 'back' ? page.goBack() : page.goForward());
+    await page.waitForURL(`**/${route}`);
+    views++;
+    await stored();
+    // Something the page does while it is shown belongs to its page view.
+    await page.evaluate((r) => footfall('track', 'seen', { route: r }), route);
+  }
+  const shown = pageviews(id).map((e) => [e.path.replace(`/s/${id}/spa/`, ''), e.title, e.page_group]);
+  assert.deepEqual(shown, [
+    ['', 'Meetups — Meetups', null],
+    ['community/montreal', 'Meetups — Montréal', 'community:montreal'],
+    ['community/paris', 'Meetups — Paris', 'community:paris'],
+    ['about', 'Meetups — About', null],
+    ['community/paris', 'Meetups — Paris', 'community:paris'],
+    ['community/montreal', 'Meetups — Montréal', 'community:montreal'],
+    ['community/paris', 'Meetups — Paris', 'community:paris'],
+  ]);
+  const byView = new Map(pageviews(id).map((e) => [e.pageview_id, e]));
+  // Every page left reports its engagement along with the next page view.
+  const left = pageviews(id).slice(0, -1).map((e) => e.pageview_id);
+  await waitFor('engagement of every page left', () => left.every((pv) => engagements(id).some((e) => e.pageview_id === pv)));
+  await waitFor('every interaction', () => interactions(id).length === steps.length);
+  for (const event of [...engagements(id), ...interactions(id)]) {
+    const view = byView.get(event.pageview_id);
+    assert.ok(view, `${event.kind} tied to a page view`);
+    assert.equal(event.path, view.path);
+    assert.equal(event.page_group, view.page_group, `${event.kind === KIND.engagement ? 'engagement' : 'interaction'} of ${view.path}`);
+  }
+  await context.close();
+});
+
 test('nothing is sent from localhost unless the site allows it', async () => {
   const { id, base } = stack.site('portfolio');
   const { context } = await visit(base, 'index.html?no-local');
@@ -70,7 +114,36 @@ test('nothing is sent from localhost unless the site allows it', async () => {
   await context.close();
 });
 
-const engagements = (site) => stack.events(site, `e.kind = ${KIND.engagement}`);
+test('a page not counted for being local says so in one console line naming the attribute; a counted page says nothing', async () => {
+  const browse = async (query) => {
+    const { id, base } = stack.site('spa');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const lines = [];
+    // The static server has no favicon; that 404 is the browser's, not the tracker's.
+    page.on('console', (m) => m.text().startsWith('Failed to load resource') || lines.push([m.type(), m.text()]));
+    await page.goto(base + query);
+    // The tracker has started once `footfall` is its own, not the queue.
+    await page.waitForFunction(() => typeof footfall == 'function' && !footfall.q);
+    // Route changes are not page loads: still one line at most.
+    for (const route of ['about', 'community/paris']) {
+      await page.click(`a[data-route="${route}"]`);
+      await page.waitForURL(`**/${route}`);
+    }
+    await sleep(500);
+    await context.close();
+    return { lines, id };
+  };
+  const local = await browse('?no-local');
+  assert.equal(stack.events(local.id).length, 0);
+  assert.equal(local.lines.length, 1, JSON.stringify(local.lines));
+  const [[type, text]] = local.lines;
+  assert.ok(type === 'info' || type === 'warning', type);
+  assert.match(text, /data-allow-localhost/);
+  const allowed = await browse('');
+  await waitFor('the counted page views', () => pageviews(allowed.id).length === 3);
+  assert.deepEqual(allowed.lines, []);
+});
 
 test('engaged time of a page kept visible ~3 s arrives after navigating away, within ±1 s', async () => {
   const { id, base } = stack.site('portfolio');
