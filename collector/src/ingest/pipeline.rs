@@ -366,7 +366,12 @@ impl Pipeline {
             previous_visitor: previous,
             now_ms: ts,
             page: Some(path),
-            group: beacon.group.as_deref(),
+            // A page view takes the visitor to its page's group, or out of any (from `/community/paris` to
+            // `/about`, Real time kept the visitor in `community:paris`); other events keep the group.
+            group: match beacon.kind {
+                EventKind::Pageview => Some(beacon.group.as_deref().unwrap_or("")),
+                _ => beacon.group.as_deref(),
+            },
             identified,
             user,
             ttl_ms,

@@ -208,8 +208,10 @@ impl SessionStore for MemoryStore {
         if let Some(page) = t.page {
             session.page = Some(page.to_owned());
         }
-        if let Some(group) = t.group {
-            session.group = Some(group.to_owned());
+        match t.group {
+            Some("") => session.group = None,
+            Some(group) => session.group = Some(group.to_owned()),
+            None => {}
         }
         session.identified |= t.identified;
         let member = presence_member(t.visitor, session.identified);

@@ -65,6 +65,8 @@ pub struct Touch<'a> {
     pub now_ms: i64,
     /// Set for page views: the visitor's current page for presence.
     pub page: Option<&'a str>,
+    /// The visitor's group from this event on: `Some("")` leaves any group (a page view in none), `None` keeps
+    /// the current one (events other than page views).
     pub group: Option<&'a str>,
     pub identified: bool,
     /// The user this event identifies (keyed hash): set on `identify` events.

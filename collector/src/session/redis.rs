@@ -229,7 +229,7 @@ impl SessionStore for RedisStore {
             .arg(presence_member(t.visitor, t.identified))
             .arg(if t.identified { "1" } else { "0" })
             .arg(t.page.unwrap_or(""))
-            .arg(t.group.unwrap_or(""))
+            .arg(t.group.map(|g| format!("={g}")).unwrap_or_default())
             .arg(PRESENCE_WINDOW_MS)
             .arg(presence_key(t.site_id, Scope::Site, false))
             .arg(presence_key(t.site_id, Scope::Site, true))

@@ -4,7 +4,7 @@
 -- KEYS[2]  session hash of yesterday's visitor hash  (a session open across UTC midnight moves over)
 -- ARGV[1]  now (ms)          ARGV[2]  session TTL (ms)     ARGV[3]  id for a new session
 -- ARGV[4]  presence member   ARGV[5]  '1' if identified    ARGV[6]  page path ('' = unchanged)
--- ARGV[7]  group ('' = unchanged)                          ARGV[8]  presence window (ms)
+-- ARGV[7]  group: '' = unchanged, '=' = none, '=NAME' = NAME   ARGV[8]  presence window (ms)
 -- ARGV[9]  presence key prefix, all visitors   ff:live:{site}
 -- ARGV[10] presence key prefix, identified     ff:livei:{site}
 -- ARGV[11] index of live pages                 ff:livepages:{site}  (page names scored by last seen)
@@ -74,7 +74,13 @@ end
 local page = ARGV[6]
 if page == '' then page = s[3] end
 local group = ARGV[7]
-if group == '' then group = s[4] end
+if group == '' then
+  group = s[4]
+elseif group == '=' then
+  group = false
+else
+  group = string.sub(group, 2)
+end
 
 local function scopes(p, g)
   local t = {''}

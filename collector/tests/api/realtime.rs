@@ -46,7 +46,7 @@ async fn realtime_counts_pages_groups_and_identified_visitors(db: Db, sessions: 
     // Visitor 3 signs in on /b (DESIGN §3 `identify`), then views another page: still identified.
     let identify = json!({"site": site, "type": "identify", "url": format!("https://{DOMAIN}/b"), "user": "user-42"});
     assert_eq!(app.send_as("198.51.100.3", &identify).await.status(), 202);
-    assert_eq!(app.send_as("198.51.100.3", &pageview(&site, "/c")).await.status(), 202);
+    assert_eq!(app.send_as("198.51.100.3", &in_group(&site, "/c", GROUP)).await.status(), 202);
     assert_eq!(app.send_as("198.51.100.4", &in_group(&site, "/c", "jobs")).await.status(), 202);
 
     let (status, body) = app.realtime_as(Some(&app.stats_key), &site).await;
@@ -62,6 +62,10 @@ async fn realtime_counts_pages_groups_and_identified_visitors(db: Db, sessions: 
             ],
         })
     );
+    // Visitor 4 goes on to a page in no group: it leaves "jobs" (it used to stay there until its visit ended).
+    assert_eq!(app.send_as("198.51.100.4", &pageview(&site, "/about")).await.status(), 202);
+    let (_, body) = app.realtime_as(Some(&app.stats_key), &site).await;
+    assert_eq!(body["groups"], json!([{"group": GROUP, "visitors": 2, "identified": 1, "anonymous": 1}]), "{body}");
 }
 on_every_backend!(realtime_counts_pages_groups_and_identified_visitors);
 

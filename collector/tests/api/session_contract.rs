@@ -136,7 +136,7 @@ async fn live_lists_pages_and_groups_most_visited_first(store: &dyn SessionStore
             groups: vec![("community:montreal".into(), split(1, 1)), ("jobs".into(), split(0, 1))],
         }
     );
-    // Visitor 2 moves on; visitor 4 leaves its group for another (a touch without a group keeps it).
+    // Visitor 2 moves on; visitor 4 leaves its group for another.
     store.touch(&touch(site, 2, "/b")).await.unwrap();
     let mut four = touch(site, 4, "/c");
     four.group = Some("community:montreal");
@@ -144,6 +144,16 @@ async fn live_lists_pages_and_groups_most_visited_first(store: &dyn SessionStore
     let live = store.live(site, now()).await.unwrap();
     assert_eq!(live.pages, vec![("/b".into(), 2), ("/a".into(), 1), ("/c".into(), 1)]);
     assert_eq!(live.groups, vec![("community:montreal".into(), split(1, 2))]);
+    // An event that names no group keeps visitor 4 in its group; a page view in no group takes it out.
+    let mut report = touch(site, 4, "/c");
+    report.page = None;
+    store.touch(&report).await.unwrap();
+    assert_eq!(store.live(site, now()).await.unwrap().groups, vec![("community:montreal".into(), split(1, 2))]);
+    let mut elsewhere = touch(site, 4, "/d");
+    elsewhere.group = Some("");
+    store.touch(&elsewhere).await.unwrap();
+    let live = store.live(site, now()).await.unwrap();
+    assert_eq!(live.groups, vec![("community:montreal".into(), split(1, 1))]);
     // Five minutes later nobody is here; an unknown site has nobody.
     let later = now() + 5 * 60 * 1000 + 1;
     assert_eq!(store.live(site, later).await.unwrap(), LiveSnapshot::default());
