@@ -96,7 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             drop(db);
             Ok(())
         }
-        Command::Site { command } => site::run(&connect(&settings).await?, command).await,
+        Command::Site { command } => site::run(&settings, &connect(&settings).await?, command).await,
         Command::User { command } => user::run(&connect(&settings).await?, command).await,
         Command::Key { command } => key::run(&connect(&settings).await?, command).await,
         Command::Share { command } => share::run(&connect(&settings).await?, command).await,

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{confirm, output, site_named};
 use crate::http::manage::site_json;
+use crate::settings::Settings;
 use crate::store::entities::sites::Model as SiteRow;
 use crate::store::sites::{self, NewSite, SitePatch};
 use crate::store::users;
@@ -81,7 +82,7 @@ pub enum SiteCommand {
     },
 }
 
-pub async fn run(db: &DatabaseConnection, command: SiteCommand) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, db: &DatabaseConnection, command: SiteCommand) -> anyhow::Result<()> {
     match command {
         SiteCommand::Add { domain, id, timezone, json } => {
             let new = NewSite { domain: &domain, public_id: id.as_deref(), timezone: timezone.as_deref() };
@@ -145,9 +146,26 @@ pub async fn run(db: &DatabaseConnection, command: SiteCommand) -> anyhow::Resul
                 yes,
             )?;
             sites::delete(db, site.id).await?;
+            forget_live_state(settings, site.id).await;
             eprintln!("site {} deleted with its data; running collectors stop counting it within 10 s", site.public_id);
             Ok(())
         }
+    }
+}
+
+/// Drops the deleted site's live sessions and presence from Redis, as deleting it in the dashboard does. The
+/// site is already gone from SQL: a Redis that cannot be reached is reported, not an error (its id is never
+/// used again, and what Redis keeps of it expires). Without Redis, the sessions live in the collectors.
+async fn forget_live_state(settings: &Settings, site_id: i64) {
+    use crate::session::SessionStore;
+    let Some(url) = &settings.redis.url else { return };
+    let timeout = std::time::Duration::from_millis(settings.redis.timeout_ms.max(1000));
+    let forgotten = match crate::session::redis::RedisStore::connect(url, timeout).await {
+        Ok(store) => store.forget_site(site_id).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = forgotten {
+        eprintln!("the site's live sessions stay in Redis until they expire: {error}");
     }
 }
 

@@ -117,3 +117,38 @@ async fn deleting_a_site_on_sqlite() {
 async fn deleting_a_site_on_postgres() {
     deleting_a_site_takes_its_data_and_only_with_confirmation(Db::Postgres).await
 }
+
+/// Deleting a site from the command line drops what Redis holds of it, as the dashboard's delete does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_site_drops_its_live_sessions_and_presence_in_redis() {
+    use footfall::session::redis::RedisStore;
+    use footfall::session::{SessionStore, Touch};
+    let dir = temp_dir("cli-site-delete-redis");
+    let mut env = env_on(Db::Sqlite, &dir).await;
+    env.push(("FOOTFALL_REDIS_URL".into(), redis_url()));
+    let conn = database(&env).await;
+    number_sites_from_a_random_start(&conn).await;
+    footfall_cli(&env, &["site", "add", "live.example.org", "--id", "live"]);
+    let site_id = number(&conn, "SELECT id AS n FROM sites WHERE public_id = 'live'").await;
+    let store = RedisStore::connect(&redis_url(), std::time::Duration::from_secs(2)).await.expect("Redis");
+    let now = chrono::Utc::now().timestamp_millis();
+    let visit = Touch {
+        site_id,
+        visitor: 1,
+        previous_visitor: 2,
+        now_ms: now,
+        page: Some("/"),
+        group: Some("members"),
+        identified: false,
+        user: None,
+        ttl_ms: 60_000,
+        visit_timeout_ms: 60_000,
+        new_session_id: 7,
+        new_session_started_ms: now,
+    };
+    store.touch(&visit).await.unwrap();
+    assert_eq!(store.live(site_id, now).await.unwrap().site.visitors(), 1);
+    footfall_cli(&env, &["site", "delete", "live", "--yes"]);
+    let live = store.live(site_id, now).await.unwrap();
+    assert_eq!((live.site.visitors(), live.pages.len(), live.groups.len()), (0, 0, 0));
+}
