@@ -233,9 +233,27 @@ export async function updateSite(id, changes) {
   return normaliseSite(answer && answer.site ? answer.site : answer);
 }
 
-/** The tag a site owner pastes into their pages. */
-export function trackerSnippet(siteId) {
-  return `<script defer src="${location.origin}/t.js" data-site="${siteId}"></script>`;
+/**
+ * Is `domain` a development address: loopback, a private network, link-local or a `.local`/`.localhost` name?
+ * The tracker skips loopback pages unless its tag says `data-allow-localhost`, so a site on such an address
+ * would otherwise never see its first page view.
+ */
+export function isLocalDomain(domain) {
+  const host = String(domain).trim().toLowerCase().replace(/\.$/, '').replace(/^\[(.*)\]$/, '$1');
+  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local')) return true;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 127 || a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  }
+  // IPv6: loopback, unique local (fc00::/7), link-local (fe80::/10).
+  return host.includes(':') && (/^(0*:)*:?0*1$/.test(host) || /^f[cd][0-9a-f]{0,2}:/.test(host) || /^fe[89ab][0-9a-f]?:/.test(host));
+}
+
+/** The tag a site owner pastes into their pages; a local site's counts local pages too. */
+export function trackerSnippet(siteId, { allowLocalhost = false } = {}) {
+  const local = allowLocalhost ? ' data-allow-localhost' : '';
+  return `<script defer src="${location.origin}/t.js" data-site="${siteId}"${local}></script>`;
 }
 
 // ---- stats ------------------------------------------------------------------------------------------------

@@ -69,10 +69,32 @@ try {
   regionNames = null;
 }
 
-/** ISO 3166 alpha-2 code → flag emoji (regional indicator symbols); '' for anything else. */
+let emojiFlags = null;
+
+/**
+ * Does this browser draw flag emoji? A flag is two regional-indicator letters that an emoji font joins into
+ * one picture; without such a font (Windows, many Linux desktops) they are two boxes, twice as wide.
+ */
+export function flagsAreEmoji() {
+  if (emojiFlags === null) {
+    try {
+      const context = document.createElement('canvas').getContext('2d');
+      context.font = '16px sans-serif';
+      const pair = context.measureText('\u{1F1FA}\u{1F1F8}').width;
+      const one = context.measureText('\u{1F1FA}').width;
+      emojiFlags = pair > 0 && pair < one * 1.5;
+    } catch {
+      emojiFlags = false;
+    }
+  }
+  return emojiFlags;
+}
+
+/** ISO 3166 alpha-2 code → flag emoji, or the code itself where flags are not drawn; '' for anything else. */
 export function flag(code) {
   if (typeof code !== 'string' || !/^[A-Za-z]{2}$/.test(code)) return '';
   const upper = code.toUpperCase();
+  if (!flagsAreEmoji()) return upper;
   return String.fromCodePoint(...[...upper].map((c) => 0x1f1e6 + c.charCodeAt(0) - 65));
 }
 

@@ -2,6 +2,7 @@
 // key, or not at all → sign-in / first-run screen), loads the sites, and renders the view the URL names.
 // Each view gets an AbortSignal that is aborted when the URL changes, so stale answers never land.
 import * as api from './api.js';
+import { permissions } from './access.js';
 import { clear, errorBox, h } from './dom.js';
 import { link, navigate, onStateChange, readState, urlFor } from './state.js';
 import { renderLogin, renderSetup } from './views/auth.js';
@@ -17,15 +18,21 @@ const topbar = document.getElementById('topbar');
 const main = document.getElementById('main');
 
 const NAV = [
-  { view: 'overview', label: 'Overview', render: renderOverview },
-  { view: 'realtime', label: 'Real time', render: renderRealtime },
-  { view: 'sessions', label: 'Sessions', render: renderSessions },
-  { view: 'conversions', label: 'Conversions', render: renderConversions },
-  { view: 'bots', label: 'Bots', render: renderBots },
-  { view: 'settings', label: 'Settings', render: renderSettings, write: true },
+  { view: 'overview', label: 'Overview', render: renderOverview, report: true },
+  { view: 'realtime', label: 'Real time', render: renderRealtime, report: true },
+  { view: 'sessions', label: 'Sessions', render: renderSessions, report: true },
+  { view: 'conversions', label: 'Conversions', render: renderConversions, report: true },
+  { view: 'bots', label: 'Bots', render: renderBots, report: true },
+  { view: 'settings', label: 'Settings', render: renderSettings },
 ];
 
-const app = { ready: false, user: null, sites: [], sitesError: null, readOnly: false };
+/** The screens this visitor can use: reports need stats:read; settings are not for share links. */
+function screens() {
+  const may = permissions(app.principal);
+  return NAV.filter((n) => (n.report ? may.readStats : !app.readOnly));
+}
+
+const app = { ready: false, user: null, principal: null, sites: [], sitesError: null, readOnly: false };
 let running = { controller: null, cleanup: null };
 
 function stopView() {
@@ -53,6 +60,7 @@ async function boot() {
   if (share) {
     api.useShareToken(share);
     app.readOnly = true;
+    app.principal = { kind: 'share' };
     return start();
   }
   let status = null;
@@ -71,6 +79,7 @@ async function boot() {
   }
   if (status && status.user) {
     app.user = status.user;
+    app.principal = status.principal || { kind: 'account' };
     return start();
   }
   const key = api.storedApiKey();
@@ -108,9 +117,24 @@ async function reloadSites() {
   return true;
 }
 
+/** A key's scope and site, which only the server knows; nothing is offered for writing until it says. */
+async function learnKeyPrincipal() {
+  app.principal = null;
+  try {
+    app.principal = (await api.authStatus()).principal || null;
+  } catch (error) {
+    if (error.status !== 401) return true;
+    api.forgetApiKey();
+    showLogin(error);
+    return false;
+  }
+  return true;
+}
+
 async function start() {
   clear(main, h('p', { class: 'loading-box' }, 'Loading…'));
   if (!(await reloadSites())) return;
+  if (api.authMode() === 'key' && !(await learnKeyPrincipal())) return;
   app.ready = true;
   render(readState());
 }
@@ -136,7 +160,7 @@ function renderTopbar(state, site) {
       'select',
       { id: 'site-select', class: 'select site-select' },
       app.sites.map((s) => h('option', { value: s.id, selected: site && s.id === site.id }, s.domain)),
-      h('option', { value: '__add__' }, '+ Add a site…'),
+      permissions(app.principal).addSite ? h('option', { value: '__add__' }, '+ Add a site…') : null,
     );
     select.addEventListener('change', () => {
       if (select.value === '__add__') navigate({ view: 'add-site', session: null, offset: 0 });
@@ -151,7 +175,7 @@ function renderTopbar(state, site) {
         h(
           'ul',
           {},
-          NAV.filter((n) => !(n.write && app.readOnly)).map((n) =>
+          screens().map((n) =>
             h(
               'li',
               {},
@@ -238,16 +262,18 @@ function render(state) {
     const now = readState();
     renderTopbar(now, chooseSite(now));
   };
-  const ctx = { state, site, sites: app.sites, readOnly: app.readOnly, signal: controller.signal, reloadSites: sitesChanged };
-  let entry = NAV.find((n) => n.view === state.view) || NAV[0];
-  if (entry.write && app.readOnly) entry = NAV[0];
-  if (state.view === 'add-site' && !app.readOnly) {
+  const may = permissions(app.principal);
+  const ctx = { state, site, sites: app.sites, readOnly: app.readOnly, principal: app.principal, may, signal: controller.signal, reloadSites: sitesChanged };
+  const usable = screens();
+  const entry = usable.find((n) => n.view === state.view) || usable[0];
+  if (state.view === 'add-site' && may.addSite) {
     running.cleanup = renderAddSite(root, ctx);
     document.title = 'Add a site · Footfall';
   } else if (!site) {
     const problem = noSite(state);
     if (problem) root.append(problem);
     else if (app.readOnly) root.append(errorBox('This share link does not name a site.'));
+    else if (!may.addSite) root.append(errorBox('This API key reaches no site, and cannot add one.'));
     else running.cleanup = renderAddSite(root, { ...ctx, firstRun: true });
     document.title = 'Footfall';
   } else {

@@ -4,13 +4,14 @@
 // a session timeline, conversions, the bot ledger, a read-only share link, and no dialog, console error or CSP
 // violation anywhere. Every run saves screenshots of the main screens into test-artifacts/dashboard/ (look at
 // them after changing the CSS). Run: `cargo build -p footfall-collector && node --test web/tests/`
-// (playwright-core comes from tracker-wasm's dev dependencies: `npm ci` there; Chromium is Debian's).
+// (playwright-core comes from tracker-wasm's dev dependencies: `npm ci` there; Chromium is Debian's). A build
+// in another target directory is found through cargo's own CARGO_TARGET_DIR.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { chromium } = createRequire(process.env.FOOTFALL_PLAYWRIGHT_FROM || join(root, 'tracker-wasm', 'package.json'))(
   'playwright-core',
 );
-const binary = join(root, 'target', 'debug', 'footfall');
+const binary = join(resolve(root, process.env.CARGO_TARGET_DIR || 'target'), 'debug', 'footfall');
 const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ARTIFACTS = join(root, 'test-artifacts', 'dashboard');
@@ -459,8 +460,13 @@ test('conversions and the bot ledger show the API\'s numbers', async () => {
   assert.ok(conversions.count > 0, 'the demo converts some visitors');
   await settled(page);
   assert.equal(await card(page, 'Conversions').textContent(), formatInt(conversions.count));
-  assert.equal(await page.locator('section[aria-label="Converted visits"] tbody tr').count(), conversions.list.length);
+  // The list comes a page of 20 at a time; "Show more" reaches every visit the API listed.
+  const rows = page.locator('section[aria-label="Converted visits"] tbody tr');
+  assert.equal(await rows.count(), Math.min(20, conversions.list.length));
   await shot(page, '10-conversions');
+  const more = page.getByRole('button', { name: 'Show more converted visits' });
+  while (await more.count()) await more.click();
+  assert.equal(await rows.count(), conversions.list.length);
 
   const ledger = await waitFor('the ledger', async () => {
     const answer = await apiGet(`/api/v1/sites/${siteId}/bots?date_range=today`);
@@ -500,6 +506,104 @@ test('a share link opens the same dashboard read-only', async () => {
   await shot(shared, '13-share-session-phone');
   assert.deepEqual(await markupProblems(shared, ['portfolio.example']), []);
   await visitor.close();
+});
+
+test('a site on a local address gets a snippet that counts local pages, and says why', async () => {
+  await page.goto(`${api}/?site=${siteId}&view=add-site`);
+  await page.getByLabel('Domain').fill('localhost');
+  await page.getByRole('button', { name: 'Add site' }).click();
+  const snippet = await page.locator('.snippet textarea').inputValue();
+  const local = /data-site="([^"]+)"/.exec(snippet)?.[1];
+  assert.equal(snippet, `<script defer src="${api}/t.js" data-site="${local}" data-allow-localhost></script>`);
+  assert.match(await page.locator('.snippet').textContent(), /local address.*data-allow-localhost/);
+  await shot(page, '15-snippet-localhost');
+});
+
+test('at phone width the tab bar reaches every screen and the conversions fit, a page at a time', async () => {
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-US', storageState: await context.storageState(),
+  });
+  const small = await phone.newPage();
+  await watch(small, 'phone');
+  await small.goto(`${api}/?site=${siteId}&view=conversions&period=30d`);
+  await settled(small);
+  const width = await small.evaluate(() => window.innerWidth);
+  const tabs = await small.locator('.nav-link').evaluateAll((links) => links.map((a) => {
+    const box = a.getBoundingClientRect();
+    return { text: a.textContent, left: box.left, right: box.right };
+  }));
+  assert.deepEqual(tabs.map((t) => t.text), ['Overview', 'Real time', 'Sessions', 'Conversions', 'Bots', 'Settings']);
+  for (const tab of tabs) assert.ok(tab.left >= 0 && tab.right <= width, `${tab.text} is on the screen: ${tab.left}–${tab.right}`);
+
+  const list = small.locator('section[aria-label="Converted visits"]');
+  const conversions = await small.evaluate(async (p) => (await fetch(p)).json(), `/api/v1/sites/${siteId}/conversions?date_range=30d`);
+  assert.ok(conversions.list.length > 20, 'enough converted visits for a second page');
+  assert.equal(await list.locator('tbody tr').count(), 20);
+  const wide = await small.evaluate((w) => [...document.querySelectorAll('body *')]
+    .filter((el) => el.getBoundingClientRect().right > w + 0.5)
+    .map((el) => `${el.localName}.${el.className}`), width);
+  assert.deepEqual(wide, [], 'nothing reaches past the right edge');
+  await shot(small, '16-conversions-phone');
+
+  await list.getByRole('button', { name: 'Show more converted visits' }).click();
+  assert.equal(await list.locator('tbody tr').count(), Math.min(40, conversions.list.length));
+  // The keyboard reaches the last tab too.
+  const settings = small.locator('.nav-link', { hasText: 'Settings' });
+  await settings.focus();
+  await small.keyboard.press('Enter');
+  await small.waitForURL(/view=settings/);
+  await phone.close();
+});
+
+/** A new browser signed in with an API key from `footfall key add`, through the sign-in screen's key form. */
+async function signInWithKey(scope) {
+  const printed = execFileSync(binary, ['key', 'add', '--scope', scope, '--site', siteId], { env, encoding: 'utf8' });
+  const key = /ff_[0-9a-f]+/.exec(printed)?.[0];
+  assert.ok(key, printed);
+  const keyContext = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'en-US' });
+  const p = await keyContext.newPage();
+  await watch(p, scope);
+  await p.goto(`${api}/?site=${siteId}&view=settings`);
+  await p.getByText('Use an API key instead').click();
+  await p.getByLabel('API key').fill(key);
+  await p.getByRole('button', { name: 'Use this key' }).click();
+  await p.getByRole('heading', { name: /^Settings/ }).waitFor();
+  await settled(p);
+  return p;
+}
+
+test('a stats:read key sees the settings read-only: no Save, no adding a site, no credentials', async () => {
+  const p = await signInWithKey('stats:read');
+  assert.equal(await p.getByRole('button', { name: 'Save' }).count(), 0);
+  assert.ok(await p.getByLabel('Time zone for reports').isDisabled(), 'the settings are shown, not editable');
+  assert.match(await p.locator('section[aria-label="Site settings"]').textContent(), /This API key \(stats:read\) can read these settings but not change them/);
+  assert.ok(!(await p.locator('#site-select option').allTextContents()).some((t) => /Add a site/.test(t)));
+  assert.equal(await p.getByRole('button', { name: 'Create share link' }).count(), 0);
+  assert.equal(await p.getByRole('button', { name: 'Create key' }).count(), 0);
+  assert.equal(await p.locator('.error').count(), 0, String(await p.locator('.error').allTextContents()));
+  await shot(p, '17-settings-stats-key');
+  await p.goto(`${api}/?site=${siteId}&view=add-site`);
+  await settled(p);
+  assert.equal(await p.getByRole('button', { name: 'Add site' }).count(), 0);
+  await p.context().close();
+});
+
+test('a sites:write key changes its site\'s settings, and leaves keys and share links to the account', async () => {
+  const p = await signInWithKey('sites:write');
+  const before = await apiGet(`/api/v1/sites/${siteId}`);
+  await p.getByLabel('Count hash routes').setChecked(!before.hash_routing);
+  await p.getByRole('button', { name: 'Save' }).click();
+  await p.getByText('Saved.').waitFor();
+  assert.equal((await apiGet(`/api/v1/sites/${siteId}`)).hash_routing, !before.hash_routing);
+  assert.equal(await p.getByRole('button', { name: 'Create share link' }).count(), 0);
+  assert.equal(await p.getByRole('button', { name: 'Create key' }).count(), 0);
+  assert.match(await p.locator('section[aria-label="Share links and API keys"]').textContent(), /signed-in account/);
+  assert.equal(await p.locator('.error').count(), 0, String(await p.locator('.error').allTextContents()));
+  await shot(p, '18-settings-sites-key');
+  await p.getByLabel('Count hash routes').setChecked(before.hash_routing);
+  await p.getByRole('button', { name: 'Save' }).click();
+  await p.getByText('Saved.').waitFor();
+  await p.context().close();
 });
 
 test('signing out returns to the sign-in form, and no page logged an error or a CSP violation', async () => {

@@ -1,6 +1,9 @@
 //! Dashboard sign-in: `GET /api/v1/auth/status`, `POST /api/v1/auth/setup` (the first account, once),
 //! `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`.
 //!
+//! The status also names the request's principal, so the dashboard shows only what that principal may do
+//! (an API key cannot use Save buttons its scope refuses, and cannot find out its scope any other way).
+//!
 //! A sign-in is the `footfall_session` cookie (`HttpOnly; SameSite=Strict; Path=/`, `Secure` over HTTPS) plus a
 //! CSRF token the answers carry in JSON; see [`super::auth`] for how both are checked.
 use actix_web::cookie::{time, Cookie, SameSite};
@@ -9,11 +12,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::{CSRF_HEADER, DEVICE_COOKIE, SESSION_COOKIE};
+use super::auth::{self, Principal, CSRF_HEADER, DEVICE_COOKIE, SESSION_COOKIE};
 use super::error::ApiError;
 use super::AppState;
 use crate::store::users::{self, User};
-use crate::store::{auth_sessions, StoreError};
+use crate::store::{auth_sessions, sites, StoreError};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +35,16 @@ pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
             .map(|s| (s.user, state.auth.csrf_token(cookie.value()))),
         None => None,
     };
+    // A Bearer or Share credential is who the request acts as, even beside a cookie (as in `auth::resolve`);
+    // a bad one is a 401, so a mistyped key is told at once.
+    let principal = match auth::authorization(&req) {
+        Some(_) => match auth::resolve(&req, &state).await? {
+            Some(principal) => describe(&state, &principal).await?,
+            None => json!(null),
+        },
+        None if signed_in.is_some() => json!({"kind": "account"}),
+        None => json!(null),
+    };
     let (user, csrf) = match signed_in {
         Some((user, csrf)) => (json!({"email": user.email}), json!(csrf)),
         None => (json!(null), json!(null)),
@@ -39,9 +52,31 @@ pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
     Ok(HttpResponse::Ok().json(json!({
         "setup_required": setup_required,
         "user": user,
+        "principal": principal,
         "csrf_header": CSRF_HEADER,
         "csrf_token": csrf,
     })))
+}
+
+/// `{"kind": "account" | "key" | "share", "scope"?, "site"?}`: a key's scope and site (`null`: all sites), a
+/// share link's site. Sites are named by their public id, as everywhere in the API.
+async fn describe(state: &AppState, principal: &Principal) -> Result<serde_json::Value, ApiError> {
+    Ok(match principal {
+        Principal::User(_) => json!({"kind": "account"}),
+        Principal::Key(key) => {
+            let site = match key.site_id {
+                Some(id) => Some(public_id(state, id).await?),
+                None => None,
+            };
+            json!({"kind": "key", "scope": key.scope.as_str(), "site": site})
+        }
+        Principal::Share(link) => json!({"kind": "share", "site": public_id(state, link.site_id).await?}),
+    })
+}
+
+/// A credential whose site is gone reaches nothing: answered like an unknown credential.
+async fn public_id(state: &AppState, site_id: i64) -> Result<String, ApiError> {
+    sites::public_id_of(&state.db, site_id).await?.ok_or_else(ApiError::unauthorized)
 }
 
 /// Creates the first account — only while none exists (then 409 `setup_done`) — and signs it in. Attempts

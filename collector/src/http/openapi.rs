@@ -47,7 +47,8 @@ pub const ROUTES: &[RouteDoc] = &[
         "GET",
         "/api/v1/auth/status",
         Access::Public,
-        "Whether first-run set-up is needed, who is signed in, the CSRF header",
+        "Whether first-run set-up is needed, who is signed in, the CSRF header, and the principal: \
+         {kind: account | key | share, scope?, site?} (a key's scope and site, null for all sites)",
     ),
     doc("POST", "/api/v1/auth/setup", Access::Public, "Create the first account (only while none exists) and sign in"),
     doc("POST", "/api/v1/auth/login", Access::Public, "Sign in: {email, password} → session cookie and CSRF token"),

@@ -160,6 +160,11 @@ pub async fn find_model(db: &DatabaseConnection, public_id: &str) -> Result<Opti
     Ok(sites::Entity::find().filter(sites::Column::PublicId.eq(public_id)).one(db).await?)
 }
 
+/// The public id of the site with internal id `site_id` (what the API names a site by), if it still exists.
+pub async fn public_id_of(db: &DatabaseConnection, site_id: i64) -> Result<Option<String>, StoreError> {
+    Ok(sites::Entity::find_by_id(site_id).one(db).await?.map(|site| site.public_id))
+}
+
 /// Every site, oldest first (the management API filters them by who asks).
 pub async fn list_models(db: &DatabaseConnection) -> Result<Vec<sites::Model>, StoreError> {
     Ok(sites::Entity::find().order_by_asc(sites::Column::Id).all(db).await?)

@@ -528,6 +528,53 @@ async fn keys_are_shown_once_listed_without_secret_and_revoked_at_once() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_names_who_is_asking_so_the_dashboard_offers_only_what_they_may_do() {
+    let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
+    users::create(&app.db, "owner@example.com", PASSWORD).await.unwrap();
+    let status = "/api/v1/auth/status";
+    let (_, nobody) = json_of(app.api(Method::GET, status).send().await.unwrap()).await;
+    assert_eq!(nobody["principal"], Value::Null);
+
+    let owner = app.browser("owner@example.com", PASSWORD).await;
+    let (_, signed_in) = json_of(app.as_browser(&owner, Method::GET, status).send().await.unwrap()).await;
+    assert_eq!(signed_in["principal"], json!({"kind": "account"}));
+
+    let (_, created) = json_of(
+        app.as_browser(&owner, Method::POST, "/api/v1/keys")
+            .json(&json!({"scope": "sites:write", "site": app.site}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let site_key = created["key"].as_str().unwrap();
+    let (code, as_key) = json_of(app.api(Method::GET, status).bearer_auth(site_key).send().await.unwrap()).await;
+    assert_eq!(code, 200);
+    assert_eq!(as_key["principal"], json!({"kind": "key", "scope": "sites:write", "site": app.site}));
+    assert_eq!(as_key["user"], Value::Null, "a key is nobody's sign-in");
+    // The operator's key from `footfall key add` reaches every site.
+    let (_, instance) = json_of(app.api(Method::GET, status).bearer_auth(&app.stats_key).send().await.unwrap()).await;
+    assert_eq!(instance["principal"], json!({"kind": "key", "scope": "stats:read", "site": null}));
+
+    let (_, link) = json_of(
+        app.as_browser(&owner, Method::POST, &format!("/api/v1/sites/{}/share-links", app.site))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let token = link["token"].as_str().unwrap();
+    let (_, shared) =
+        json_of(app.api(Method::GET, status).header("authorization", format!("Share {token}")).send().await.unwrap())
+            .await;
+    assert_eq!(shared["principal"], json!({"kind": "share", "site": app.site}));
+
+    let (code, wrong) = json_of(app.api(Method::GET, status).bearer_auth("ff_not_a_key").send().await.unwrap()).await;
+    assert_eq!((code, wrong["error"]["code"].as_str()), (401, Some("unauthorized")));
+}
+
 impl TestApp {
     async fn wait_until_key_used(&self, id: i64) {
         let used = format!("api_keys WHERE id = {id} AND last_used_at IS NOT NULL");

@@ -68,7 +68,7 @@ function apiKeyForm(onDone) {
         },
       },
     },
-    h('div', { class: 'field' }, h('label', { for: 'auth-key' }, 'API key (stats:read)'), key, h('p', { class: 'hint' }, 'Kept in this browser tab only, until you close it or sign out.')),
+    h('div', { class: 'field' }, h('label', { for: 'auth-key' }, 'API key'), key, h('p', { class: 'hint' }, 'stats:read to read reports, sites:write to change a site’s settings too. Kept in this browser tab only, until you close it or sign out.')),
     h('div', { class: 'field' }, h('label', { for: 'auth-site' }, 'Site id (optional)'), site),
     message,
     h('button', { type: 'submit', class: 'button wide' }, 'Use this key'),

@@ -2,7 +2,7 @@
 // with what led there (GET /sites/{site}/conversions).
 import * as api from '../api.js';
 import { periodPicker } from '../controls.js';
-import { clear, clipped, errorBox, h, isAbort } from '../dom.js';
+import { append, clear, clipped, errorBox, h, isAbort } from '../dom.js';
 import { formatDateTime, formatDuration, formatInt, formatNumber, formatPercent, valueLabel } from '../format.js';
 import { dateRange, link } from '../state.js';
 
@@ -102,59 +102,71 @@ function byPanel(title, heading, fields, rows) {
   );
 }
 
+const PAGE = 20;
+
+/** The converted visits, PAGE at a time: a month of them runs to metres of screen on a phone. */
 function listPanel(list) {
+  const panel = h('section', { class: 'panel', 'aria-label': 'Converted visits' }, h('h2', { class: 'panel-title' }, 'Converted visits'));
+  if (!list.length) return append(panel, [h('p', { class: 'empty' }, 'No conversions in this period.')]);
+  const rows = h('tbody', {});
+  const shown = h('p', { class: 'muted small', role: 'status' });
+  const more = h('button', { type: 'button', class: 'button', 'aria-label': 'Show more converted visits', on: { click: () => showMore() } }, 'Show more');
+  const showMore = () => {
+    const first = rows.children.length;
+    append(rows, list.slice(first, first + PAGE).map(visitRow));
+    shown.textContent = `Showing ${formatInt(rows.children.length)} of ${formatInt(list.length)}`;
+    if (rows.children.length < list.length) return;
+    // The button goes away: keyboard focus moves on to the first visit it revealed rather than to the page.
+    const hadFocus = document.activeElement === more;
+    more.remove();
+    if (hadFocus) rows.children[first]?.querySelector('a')?.focus();
+  };
+  append(panel, [
+    h(
+      'div',
+      { class: 'table-scroll' },
+      h(
+        'table',
+        { class: 'data-table conversions-list' },
+        h(
+          'thead',
+          {},
+          h('tr', {}, COLUMNS.map((t) => h('th', { scope: 'col', class: t.endsWith('before') ? 'num' : '' }, t))),
+        ),
+        rows,
+      ),
+    ),
+    list.length > PAGE ? h('div', { class: 'list-more' }, shown, more) : null,
+  ]);
+  showMore();
+  return panel;
+}
+
+const COLUMNS = ['Converted', 'Source', 'Landing page', 'Pages before', 'Time before', ''];
+
+/** One converted visit; cells name their column (data-label) for the phone layout, where there is no header. */
+function visitRow(c) {
+  const cell = (label, props, ...content) => h('td', { ...props, 'data-label': label }, ...content);
   return h(
-    'section',
-    { class: 'panel', 'aria-label': 'Converted visits' },
-    h('h2', { class: 'panel-title' }, 'Converted visits'),
-    list.length
-      ? h(
-          'div',
-          { class: 'table-scroll' },
-          h(
-            'table',
-            { class: 'data-table' },
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                ['Converted', 'Source', 'Landing page', 'Pages before', 'Time before', ''].map((t) =>
-                  h('th', { scope: 'col', class: t.endsWith('before') ? 'num' : '' }, t),
-                ),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              list.map((c) =>
-                h(
-                  'tr',
-                  {},
-                  h(
-                    'td',
-                    {},
-                    c.session_id !== undefined && c.session_id !== null
-                      ? link(h('a', {}, formatDateTime(c.converted_at)), { view: 'sessions', session: String(c.session_id) })
-                      : formatDateTime(c.converted_at),
-                  ),
-                  h('td', { class: 'cell-text' }, clipped(valueLabel('source', c.source))),
-                  h('td', { class: 'cell-text' }, c.landing_page ? clipped(c.landing_page) : '—'),
-                  h('td', { class: 'num' }, formatInt(c.pages_before)),
-                  h('td', { class: 'num' }, formatDuration(c.seconds_before)),
-                  h(
-                    'td',
-                    {},
-                    c.collision
-                      ? h('span', { class: 'badge warn', title: 'This user id was also seen with another visitor; attribution may be shared' }, 'collision')
-                      : null,
-                  ),
-                ),
-              ),
-            ),
-          ),
-        )
-      : h('p', { class: 'empty' }, 'No conversions in this period.'),
+    'tr',
+    {},
+    cell(
+      'Converted',
+      { class: 'converted' },
+      c.session_id !== undefined && c.session_id !== null
+        ? link(h('a', {}, formatDateTime(c.converted_at)), { view: 'sessions', session: String(c.session_id) })
+        : formatDateTime(c.converted_at),
+    ),
+    cell('Source', { class: 'cell-text' }, clipped(valueLabel('source', c.source))),
+    cell('Landing page', { class: 'cell-text landing' }, c.landing_page ? clipped(c.landing_page) : '—'),
+    cell('Pages before', { class: 'num' }, formatInt(c.pages_before)),
+    cell('Time before', { class: 'num' }, formatDuration(c.seconds_before)),
+    h(
+      'td',
+      { class: 'badges' },
+      c.collision
+        ? h('span', { class: 'badge warn', title: 'This user id was also seen with another visitor; attribution may be shared' }, 'collision')
+        : null,
+    ),
   );
 }

@@ -4,7 +4,7 @@ import * as api from '../api.js';
 import { chartTable, timeChart, wallClockSeconds } from '../chart.js';
 import { reportControls } from '../controls.js';
 import { clear, errorBox, externalLink, h, isAbort, safeUrl, tabList } from '../dom.js';
-import { METRICS, change, dimensionLabel, flag, formatDay, formatMetric, valueLabel } from '../format.js';
+import { METRICS, change, dimensionLabel, flag, flagsAreEmoji, formatDay, formatMetric, valueLabel } from '../format.js';
 import { dateRange, navigate, withFilter } from '../state.js';
 
 const CARD_METRICS = [
@@ -289,7 +289,7 @@ async function loadBreakdown(body, tab, base, ctx, limit, onMore) {
                   title: `Filter by ${dimensionLabel(tab.id)}: ${label}`,
                   on: { click: () => navigate({ filters: withFilter(state.filters, tab.id, value ?? ''), offset: 0 }) },
                 },
-                tab.id === 'country' && flag(value) ? h('span', { class: 'flag', 'aria-hidden': 'true' }, flag(value) + ' ') : null,
+                tab.id === 'country' && flag(value) ? h('span', { class: ['flag', !flagsAreEmoji() && 'flag-code'], 'aria-hidden': 'true' }, flag(value) + ' ') : null,
                 label,
               ),
               pageUrl ? externalLink(pageUrl, '↗', { class: 'row-link', 'aria-label': `Open ${value} on ${site.domain}`, title: 'Open the page' }) : null,

@@ -1,5 +1,7 @@
 // Settings for the chosen site (PATCH /api/v1/sites/{site}), its share links, and API keys. Not shown to
-// share-link visitors (read-only).
+// share-link visitors (read-only). An API key sees what its scope allows (`ctx.may`, from access.js): a
+// stats:read key reads the settings, a sites:write key changes its site's; credentials are an account's.
+import { readOnlyReason } from '../access.js';
 import * as api from '../api.js';
 import { clear, copyField, errorBox, h, isAbort } from '../dom.js';
 import { formatDateTime } from '../format.js';
@@ -9,18 +11,27 @@ export function renderSettings(root, ctx) {
   const { site, signal } = ctx;
   root.append(
     h('h1', { class: 'view-title' }, `Settings · ${site.domain}`),
-    h('section', { class: 'panel', 'aria-label': 'Tracking snippet' }, h('h2', { class: 'panel-title' }, 'Tracking snippet'), snippetSection(site, signal)),
+    h('section', { class: 'panel', 'aria-label': 'Tracking snippet' }, h('h2', { class: 'panel-title' }, 'Tracking snippet'), snippetSection(site, signal, { check: ctx.may.readStats })),
     siteForm(ctx),
-    shareLinksPanel(ctx),
-    apiKeysPanel(ctx),
+    ...(ctx.may.manageCredentials ? [shareLinksPanel(ctx), apiKeysPanel(ctx)] : [credentialsNote()]),
   );
   return null;
+}
+
+function credentialsNote() {
+  return h(
+    'section',
+    { class: 'panel', 'aria-label': 'Share links and API keys' },
+    h('h2', { class: 'panel-title' }, 'Share links and API keys'),
+    h('p', { class: 'muted' }, 'Share links and API keys are made and revoked by a signed-in account, not with an API key.'),
+  );
 }
 
 const hostnamesText = (value) => (Array.isArray(value) ? value.join('\n') : typeof value === 'string' ? value : '');
 
 function siteForm(ctx) {
   const { site } = ctx;
+  const editable = ctx.may.manageSite(site.id);
   const panel = h('section', { class: 'panel', 'aria-label': 'Site settings' }, h('h2', { class: 'panel-title' }, 'Site'), h('p', { class: 'loading-box' }, 'Loading…'));
   const render = (current) => {
     const hostnames = h('textarea', { id: 'set-hostnames', rows: 3, spellcheck: false }, hostnamesText(current.allowed_hostnames));
@@ -39,7 +50,7 @@ function siteForm(ctx) {
       current.public_presence,
     );
     const message = h('div', { role: 'status' });
-    const save = h('button', { type: 'submit', class: 'button primary' }, 'Save');
+    const save = editable ? h('button', { type: 'submit', class: 'button primary' }, 'Save') : null;
     const form = h(
       'form',
       {
@@ -47,6 +58,7 @@ function siteForm(ctx) {
         on: {
           submit: async (event) => {
             event.preventDefault();
+            if (!editable) return;
             const next = {
               allowed_hostnames: hostnames.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean),
               timezone: timezone.value.trim(),
@@ -77,19 +89,26 @@ function siteForm(ctx) {
           },
         },
       },
-      h('div', { class: 'field' }, h('span', { class: 'label' }, 'Domain'), h('p', { class: 'mono' }, site.domain)),
+      editable ? null : h('p', { class: 'muted' }, readOnlyReason(ctx.principal)),
+      // Disabled as a group: the values stay readable (and announced as unavailable) when they cannot change.
       h(
-        'div',
-        { class: 'field' },
-        h('label', { for: 'set-hostnames' }, 'Other allowed hostnames'),
-        hostnames,
-        h('p', { class: 'hint' }, 'One per line. Page views from other hostnames are filtered out (see Bots).'),
+        'fieldset',
+        { class: 'plain-fieldset', disabled: !editable },
+        h('legend', { class: 'visually-hidden' }, 'Site settings'),
+        h('div', { class: 'field' }, h('span', { class: 'label' }, 'Domain'), h('p', { class: 'mono' }, site.domain)),
+        h(
+          'div',
+          { class: 'field' },
+          h('label', { for: 'set-hostnames' }, 'Other allowed hostnames'),
+          hostnames,
+          h('p', { class: 'hint' }, 'One per line. Page views from other hostnames are filtered out (see Bots).'),
+        ),
+        h('div', { class: 'field' }, h('label', { for: 'set-timezone' }, 'Time zone for reports'), timezone, timezoneList('set-timezones')),
+        h('div', { class: 'field' }, h('label', { for: 'set-retention' }, 'Keep raw events and sessions for (days)'), retention, h('p', { class: 'hint' }, 'Daily totals are kept after that.')),
+        dntField,
+        hashField,
+        presenceField,
       ),
-      h('div', { class: 'field' }, h('label', { for: 'set-timezone' }, 'Time zone for reports'), timezone, timezoneList('set-timezones')),
-      h('div', { class: 'field' }, h('label', { for: 'set-retention' }, 'Keep raw events and sessions for (days)'), retention, h('p', { class: 'hint' }, 'Daily totals are kept after that.')),
-      dntField,
-      hashField,
-      presenceField,
       message,
       save,
     );

@@ -69,8 +69,19 @@ export function renderAddSite(root, ctx) {
   return null;
 }
 
+function localNote() {
+  return h(
+    'p',
+    { class: 'hint local-note' },
+    'This is a local address, so the tag has ',
+    h('code', {}, 'data-allow-localhost'),
+    ': without it the tracker skips pages on your own machine. Leave it out on your public site.',
+  );
+}
+
 /** The tracking snippet with a copy button and the first-page-view check. */
-export function snippetSection(site, signal, { openButton = false } = {}) {
+export function snippetSection(site, signal, { openButton = false, check: watch = true } = {}) {
+  const local = api.isLocalDomain(site.domain);
   const status = h('p', { class: 'waiting', role: 'status' }, h('span', { class: 'pulse', 'aria-hidden': 'true' }), 'Waiting for the first page view…');
   const done = h('div', {});
   let timer = null;
@@ -94,13 +105,15 @@ export function snippetSection(site, signal, { openButton = false } = {}) {
     if (!signal.aborted) timer = setTimeout(check, POLL_MS);
   };
   signal.addEventListener('abort', () => clearTimeout(timer));
-  check();
+  // Whether page views arrive is a report: a key that may not read reports is not told.
+  if (watch) check();
   return h(
     'div',
     { class: 'snippet' },
     h('p', {}, 'Paste this into the ', h('code', {}, '<head>'), ' of every page you want to measure:'),
-    copyField(api.trackerSnippet(site.id), 'Tracking snippet'),
-    status,
+    copyField(api.trackerSnippet(site.id, { allowLocalhost: local }), 'Tracking snippet'),
+    local ? localNote() : null,
+    watch ? status : null,
     done,
   );
 }
