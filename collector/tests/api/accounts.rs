@@ -78,7 +78,10 @@ async fn first_run_setup_happens_once_and_signs_in(db: Db, sessions: Sessions) {
     let app = spawn_app(db, sessions).await;
     let (status, body) = json_of(app.api(Method::GET, "/api/v1/auth/status").send().await.unwrap()).await;
     assert_eq!(status, 200);
-    assert_eq!(body, json!({"setup_required": true, "user": null, "csrf_header": "X-CSRF-Token", "csrf_token": null}));
+    assert_eq!(
+        body,
+        json!({"setup_required": true, "user": null, "principal": null, "csrf_header": "X-CSRF-Token", "csrf_token": null})
+    );
     let weak =
         app.api(Method::POST, "/api/v1/auth/setup").json(&json!({"email": "a@example.com", "password": "short"}));
     assert_eq!(json_of(weak.send().await.unwrap()).await.0, 400);
