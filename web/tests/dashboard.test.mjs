@@ -327,7 +327,8 @@ test('hostile values in every tracked field are shown as text: no markup, no scr
   await beacon({ type: 'interaction', url: landing, pv: 'h1', name: img(14), props: { [img(15)]: img(16), link: js(17), quotes, long: 'V'.repeat(256) } }, visitor);
   await beacon({ type: 'identify', url: landing, pv: 'h1', user: 'hostile-user' }, visitor);
   for (const [i, url] of urls.slice(1).entries()) {
-    await beacon({ type: 'pageview', url, pv: `h${i + 2}`, title: i === 2 ? long : quotes, referrer: js(18) }, visitor);
+    // In the same group: a page view in none would take the visitor out of it, and Real time shows the group.
+    await beacon({ type: 'pageview', url, pv: `h${i + 2}`, title: i === 2 ? long : quotes, referrer: js(18), group: img(11) }, visitor);
   }
   // The User-Agent: its markup never reaches a browser, OS or device name (uap-core knows the families).
   await beacon({ type: 'pageview', url: 'https://hostile.example/ua' }, {
