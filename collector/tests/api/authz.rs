@@ -9,7 +9,6 @@
 use std::collections::BTreeSet;
 
 use footfall::store::{auth_sessions, keys, share_links, sites, users};
-use serde_json::Value;
 
 use crate::helpers::*;
 
@@ -259,20 +258,6 @@ struct Fixture {
     other: (String, String),
 }
 
-async fn csrf_of(app: &TestApp, cookie: &str) -> String {
-    let status: Value = app
-        .client
-        .get(format!("{}/api/v1/auth/status", app.address))
-        .header("cookie", format!("footfall_session={cookie}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    status["csrf_token"].as_str().expect("signed in").to_owned()
-}
-
 async fn fixture(app: &TestApp, owner_id: i64, other_id: i64) -> Fixture {
     let id = format!("m{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let site = sites::create_owned(
@@ -344,9 +329,9 @@ async fn request(app: &TestApp, entry: &Entry, who: Who, f: &Fixture) -> (u16, S
     (status, body.chars().take(200).collect())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_allows_exactly_whom_the_matrix_says() {
-    let dir = temp_dir("authz");
+/// A collector with the owner's and another account, both real tenants (ids returned).
+async fn two_tenants(label: &str) -> (TestApp, i64, i64) {
+    let dir = temp_dir(label);
     let url = fresh_database(Db::Sqlite, &dir).await;
     let mut settings = settings(&url, Sessions::Memory, dir.join("data"));
     // The matrix itself sends many sign-ins and set-ups from one address; their limit has its own test.
@@ -354,6 +339,12 @@ async fn every_route_allows_exactly_whom_the_matrix_says() {
     let app = spawn_app_with(settings).await;
     let owner_id = users::create(&app.db, OWNER_EMAIL, PASSWORD).await.unwrap();
     let other_id = users::create(&app.db, OTHER_EMAIL, PASSWORD).await.unwrap();
+    (app, owner_id, other_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_allows_exactly_whom_the_matrix_says() {
+    let (app, owner_id, other_id) = two_tenants("authz").await;
     users::create(&app.db, "third@example.com", "third account password").await.unwrap();
     // The other account owns a site of its own: it is a real tenant, not an empty one.
     sites::create_owned(
@@ -393,13 +384,7 @@ async fn every_route_allows_exactly_whom_the_matrix_says() {
 /// that names a site answers it exactly as it answers an id no site has (same status, same body).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_credentials_cannot_tell_an_existing_site_from_an_unknown_one() {
-    let dir = temp_dir("authz-probe");
-    let url = fresh_database(Db::Sqlite, &dir).await;
-    let mut settings = settings(&url, Sessions::Memory, dir.join("data"));
-    settings.limits.login_per_minute = 10_000;
-    let app = spawn_app_with(settings).await;
-    let owner_id = users::create(&app.db, OWNER_EMAIL, PASSWORD).await.unwrap();
-    let other_id = users::create(&app.db, OTHER_EMAIL, PASSWORD).await.unwrap();
+    let (app, owner_id, other_id) = two_tenants("authz-probe").await;
     let target = fixture(&app, owner_id, other_id).await;
     // Every credential of another tenant: its account, its site's keys and share link.
     let prober = fixture(&app, other_id, owner_id).await;

@@ -152,6 +152,21 @@ async fn attach(
     TestApp { address, db, site, site_id, stats_key, events_key, client: reqwest::Client::new(), database_url }
 }
 
+/// The CSRF token of the sign-in whose cookie is `cookie`, as `GET /api/v1/auth/status` gives it.
+pub async fn csrf_of(app: &TestApp, cookie: &str) -> String {
+    let status: Value = app
+        .client
+        .get(format!("{}/api/v1/auth/status", app.address))
+        .header("cookie", format!("footfall_session={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    status["csrf_token"].as_str().expect("signed in").to_owned()
+}
+
 /// A page-view beacon for this app's site.
 pub fn pageview(site: &str, path: &str) -> Value {
     json!({"site": site, "type": "pageview", "url": format!("https://{DOMAIN}{path}")})

@@ -7,7 +7,7 @@ use reqwest::{Method, RequestBuilder};
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
-use crate::helpers::{pageview, spawn_app, wait_until, Db, Sessions, TestApp, DOMAIN};
+use crate::helpers::{csrf_of, pageview, spawn_app, wait_until, Db, Sessions, TestApp, DOMAIN};
 use crate::on_every_backend;
 
 const GROUP: &str = "community:montreal";
@@ -153,17 +153,7 @@ impl TestApp {
     /// A new sign-in of the account `user_id`.
     async fn sign_in(&self, user_id: i64) -> SignIn {
         let cookie = auth_sessions::create(&self.db, user_id, 3_600_000).await.unwrap();
-        let status: Value = self
-            .client
-            .get(format!("{}/api/v1/auth/status", self.address))
-            .header("cookie", format!("footfall_session={cookie}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let csrf = status["csrf_token"].as_str().expect("signed in").to_owned();
+        let csrf = csrf_of(self, &cookie).await;
         SignIn { cookie, csrf }
     }
 
