@@ -120,8 +120,8 @@ pub enum CookieSecure {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
-    /// Analytics requests per hour per API key or share link (`/api/v1/query`, `/api/v1/sites/{site}/...`);
-    /// 0 = no limit.
+    /// Requests per hour per API key or share link under `/api/v1` (reports and management; not sign-in, the
+    /// OpenAPI document or public presence); 0 = no limit.
     pub api_per_hour: u32,
     /// The same for a signed-in dashboard user; the dashboard sends about 20 queries per screen.
     pub dashboard_per_hour: u32,
