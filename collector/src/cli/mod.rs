@@ -5,6 +5,7 @@
 //! the plain table a list command was asked for; messages, questions and errors go to stderr, and any failure
 //! exits non-zero. Commands that destroy something ask first on a terminal and take `--yes` to skip the
 //! question; without a terminal and without `--yes` they refuse.
+mod backup;
 mod confirm;
 mod data_lock;
 mod key;
@@ -74,6 +75,13 @@ pub enum Command {
     },
     /// Apply each site's retention now: delete raw events and sessions past it (rollups are kept).
     Cleanup,
+    /// Write a consistent copy of the database (SQLite: a compact file; PostgreSQL: pg_dump's custom format)
+    /// while collectors keep running; prints its path. Keep the secret key with it.
+    Backup {
+        /// The file to write; default `footfall-backup-<UTC time>.db` (or `.dump`) here. Never overwritten.
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
 }
 
 pub fn environment() -> BTreeMap<String, String> {
@@ -100,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command } => user::run(&connect(&settings).await?, command).await,
         Command::Key { command } => key::run(&connect(&settings).await?, command).await,
         Command::Share { command } => share::run(&connect(&settings).await?, command).await,
+        Command::Backup { to } => backup::run(&settings, to).await,
     }
 }
 
