@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{confirm, output, site_named, site_names};
 use crate::http::auth::CREDENTIAL_TTL;
-use crate::http::manage::key_json;
+use crate::http::manage::with_site;
 use crate::store::keys::{self, KeyInfo, Scope};
 
 #[derive(Subcommand, Debug)]
@@ -57,7 +57,7 @@ pub async fn run(db: &DatabaseConnection, command: KeyCommand) -> anyhow::Result
             };
             let (info, key) = keys::create_with_info(db, scope, site.as_ref().map(|s| s.id)).await?;
             if json {
-                let mut document = key_json(&info, site.as_ref().map(|s| s.public_id.as_str()));
+                let mut document = with_site(&info, site.as_ref().map(|s| s.public_id.as_str()));
                 document["key"] = json!(key);
                 output::json(&document)
             } else {
@@ -69,7 +69,7 @@ pub async fn run(db: &DatabaseConnection, command: KeyCommand) -> anyhow::Result
             let names = site_names(db).await?;
             let listed = keys::list_all(db).await?;
             if json {
-                let keys: Vec<_> = listed.iter().map(|info| key_json(info, site_of(info, &names))).collect();
+                let keys: Vec<_> = listed.iter().map(|info| with_site(info, site_of(info, &names))).collect();
                 return output::json(&json!({ "keys": keys }));
             }
             let rows: Vec<Vec<String>> = listed

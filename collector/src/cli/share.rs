@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{confirm, output, site_named, site_names};
 use crate::http::auth::CREDENTIAL_TTL;
+use crate::http::manage::with_site;
 use crate::store::share_links;
 
 #[derive(Subcommand, Debug)]
@@ -41,14 +42,7 @@ pub async fn run(db: &DatabaseConnection, command: ShareCommand) -> anyhow::Resu
             let names = site_names(db).await?;
             let site_of = |link: &share_links::ShareLink| names.get(&link.site_id).cloned().unwrap_or_default();
             if json {
-                let listed: Vec<_> = links
-                    .iter()
-                    .map(|link| {
-                        let mut item = serde_json::to_value(link).unwrap_or_default();
-                        item["site"] = json!(site_of(link));
-                        item
-                    })
-                    .collect();
+                let listed: Vec<_> = links.iter().map(|link| with_site(link, Some(&site_of(link)))).collect();
                 return output::json(&json!({ "share_links": listed }));
             }
             let rows: Vec<Vec<String>> = links

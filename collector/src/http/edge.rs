@@ -40,40 +40,41 @@ const INGEST_PATH: &str = "/api/event";
 
 /// The middleware (see the module doc).
 pub async fn guard(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let api = req.path().starts_with("/api/");
-    if req.path() == INGEST_PATH || !has_body(req.headers()) {
-        let mut response = next.call(req).await?.map_into_boxed_body();
-        secure_headers(response.headers_mut(), api);
-        return Ok(response);
-    }
+    let mut response = if req.path() == INGEST_PATH || !has_body(req.headers()) {
+        next.call(req).await?.map_into_boxed_body()
+    } else {
+        bounded(req, next).await?
+    };
+    secure_headers(response.headers_mut(), api);
+    Ok(response)
+}
+
+/// A request with a body, answered within the body's bounds.
+async fn bounded(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let reading = Rc::new(RefCell::new(Reading { payload: Some(req.take_payload()), outcome: Outcome::Unread }));
     if let Some(encoding) = unsupported_encoding(req.headers()) {
         let error = ApiError::from(BodyError::UnsupportedEncoding(encoding)).closing();
-        let mut response = hold(req.into_response(error.error_response()), &reading);
-        secure_headers(response.headers_mut(), api);
-        return Ok(response);
+        return Ok(hold(req.into_response(error.error_response()), &reading));
     }
     let bounded = Bounded { reading: reading.clone(), deadline: Box::pin(tokio::time::sleep(BODY_TIMEOUT)), seen: 0 };
     req.set_payload(Payload::Stream { payload: Box::pin(bounded) });
     let response = next.call(req).await?.map_into_boxed_body();
     let outcome = reading.borrow().outcome;
-    let mut response = match outcome {
-        Outcome::Complete => response,
-        Outcome::Unread => hold(response, &reading),
-        Outcome::TimedOut | Outcome::TooLarge => {
-            let error = match outcome {
-                Outcome::TimedOut => ApiError::from(BodyError::Timeout(BODY_TIMEOUT)),
-                _ => ApiError::from(BodyError::TooLarge { max: MAX_BODY }),
-            };
-            let (request, _) = response.into_parts();
-            hold(ServiceResponse::new(request, error.closing().error_response()), &reading)
-        }
+    let refusal = match outcome {
+        Outcome::Complete => return Ok(response),
+        Outcome::Unread => return Ok(hold(response, &reading)),
+        Outcome::TimedOut => ApiError::from(BodyError::Timeout(BODY_TIMEOUT)),
+        Outcome::TooLarge => ApiError::from(BodyError::TooLarge { max: MAX_BODY }),
     };
-    secure_headers(response.headers_mut(), api);
-    Ok(response)
+    let (request, _) = response.into_parts();
+    Ok(hold(ServiceResponse::new(request, refusal.closing().error_response()), &reading))
 }
 
 fn has_body(headers: &HeaderMap) -> bool {
@@ -87,7 +88,7 @@ fn unsupported_encoding(headers: &HeaderMap) -> Option<String> {
     (!text.eq_ignore_ascii_case("identity")).then(|| crate::ingest::beacon::truncate(text, 40).to_owned())
 }
 
-pub(crate) fn secure_headers(headers: &mut HeaderMap, api: bool) {
+fn secure_headers(headers: &mut HeaderMap, api: bool) {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if api && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -159,6 +160,8 @@ fn hold(response: ServiceResponse<BoxBody>, reading: &Rc<RefCell<Reading>>) -> S
         head.set_connection_type(actix_web::http::ConnectionType::Close);
         BoxBody::new(Holding { body, _payload: payload })
     });
+    // Also on the response's own head: with the body's alone, 200 silent clients were let go at 11.5 s, not
+    // 10.5 s (hostile::a_slow_or_missing_body_on_any_route_is_cut_off_like_ingestion).
     response.response_mut().head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
     response
 }

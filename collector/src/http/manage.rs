@@ -184,14 +184,15 @@ pub async fn list_keys(
     let listed: Vec<Value> = keys::list_for_sites(&state.db, &owned)
         .await?
         .into_iter()
-        .map(|info| key_json(&info, info.site_id.and_then(|id| names.get(&id)).map(String::as_str)))
+        .map(|info| with_site(&info, info.site_id.and_then(|id| names.get(&id)).map(String::as_str)))
         .collect();
     Ok(HttpResponse::Ok().json(json!({"keys": listed})))
 }
 
-/// A key as the key list shows it, with its site's public id (`None`: an all-sites key); never the key.
-pub(crate) fn key_json(info: &keys::KeyInfo, site: Option<&str>) -> Value {
-    let mut item = serde_json::to_value(info).unwrap_or_default();
+/// A stored key or share link as the lists show it, with its site's public id (`None` for an all-sites key);
+/// the records hold internal ids only, and never a key or token.
+pub(crate) fn with_site(record: &impl serde::Serialize, site: Option<&str>) -> Value {
+    let mut item = serde_json::to_value(record).unwrap_or_default();
     item["site"] = json!(site);
     item
 }
