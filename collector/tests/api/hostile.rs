@@ -361,12 +361,14 @@ async fn a_slow_or_missing_body_on_any_route_is_cut_off_like_ingestion() {
     };
     let (crowd, (health, took)) = tokio::join!(crowd, health);
     assert_eq!(health, Some(200), "/healthz during 200 silent bodies");
-    assert!(took < Duration::from_secs(2), "/healthz took {took:?} during 200 silent bodies");
+    // Bounds with room for a loaded CI machine (the suite runs tests in parallel); idle, it answers in
+    // milliseconds and the last connection closes at 10.5 s (printed above).
+    assert!(took < Duration::from_secs(5), "/healthz took {took:?} during 200 silent bodies");
     let longest = crowd.iter().map(|seen| seen.closed_after.expect("closed")).max().unwrap_or_default();
     let answered = crowd.iter().filter(|seen| seen.answer.starts_with("HTTP/1.1 408")).count();
     eprintln!("200 silent bodies: {answered} answered 408, the last connection closed after {longest:?}");
     assert_eq!(answered, crowd.len());
-    assert!(longest <= timeout + Duration::from_secs(1), "a silent body held its slot {longest:?}");
+    assert!(longest <= timeout + Duration::from_secs(3), "a silent body held its slot {longest:?}");
     collector.assert_no_panic();
 }
 
