@@ -113,6 +113,13 @@ impl Application {
                 if let Err(error) = store::auth_sessions::delete_expired(&db).await {
                     tracing::warn!(%error, "cannot delete expired dashboard sign-ins; retrying later");
                 }
+                // Expired links are refused anyway; this only keeps the tables small.
+                if let Err(error) = store::invitations::delete_expired(&db).await {
+                    tracing::warn!(%error, "cannot delete expired invitations; retrying later");
+                }
+                if let Err(error) = store::password_resets::delete_expired(&db).await {
+                    tracing::warn!(%error, "cannot delete expired password reset links; retrying later");
+                }
             }
         });
         let state = web::Data::new(AppState {

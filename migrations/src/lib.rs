@@ -12,6 +12,7 @@ mod m20261121_000006_identified_rollups;
 mod m20261122_000007_identified_returns;
 mod m20261206_000008_sessions_by_visitor;
 mod m20261206_000009_settled_returns;
+mod m20261208_000010_teams;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_identified_returns::Migration),
             Box::new(m20261206_000008_sessions_by_visitor::Migration),
             Box::new(m20261206_000009_settled_returns::Migration),
+            Box::new(m20261208_000010_teams::Migration),
         ]
     }
 }

@@ -46,7 +46,7 @@ pub enum Command {
         #[command(subcommand)]
         command: site::SiteCommand,
     },
-    /// Manage dashboard users: add, list, passwd, delete.
+    /// Manage dashboard users: add, list, passwd, reset-link, delete.
     User {
         #[command(subcommand)]
         command: user::UserCommand,
@@ -105,7 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Site { command } => site::run(&settings, &connect(&settings).await?, command).await,
-        Command::User { command } => user::run(&connect(&settings).await?, command).await,
+        Command::User { command } => user::run(&settings, &connect(&settings).await?, command).await,
         Command::Key { command } => key::run(&connect(&settings).await?, command).await,
         Command::Share { command } => share::run(&connect(&settings).await?, command).await,
         Command::Backup { to } => backup::run(&settings, to).await,

@@ -1,6 +1,6 @@
-//! `footfall user add|list|passwd|delete`: dashboard accounts. Passwords are read from stdin
+//! `footfall user add|list|passwd|reset-link|delete`: dashboard accounts. Passwords are read from stdin
 //! (`--password-stdin`, never from an argument, which other users of the machine could see) or generated and
-//! printed once.
+//! printed once; `reset-link` prints a one-time link with which the account's owner sets one themself.
 use std::collections::HashMap;
 use std::io::BufRead;
 
@@ -11,7 +11,8 @@ use serde_json::json;
 
 use super::{confirm, output};
 use crate::store::entities::sites::Model as SiteRow;
-use crate::store::{sites, users};
+use crate::settings::Settings;
+use crate::store::{password_resets, sites, users};
 use crate::wording::count;
 
 /// Shown under `footfall user delete --help`.
@@ -47,7 +48,17 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Delete a user and end their sign-ins (see below for the sites they own).
+    /// Print a one-time link (valid one hour) with which the user sets a new password in the dashboard; it
+    /// replaces their earlier link, and using it ends all their sign-ins. Nothing is sent: hand it over.
+    ResetLink {
+        /// The user's email address.
+        email: String,
+        /// The dashboard's address as people open it, e.g. https://stats.example.org (default: the `listen`
+        /// address of the configuration).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+    /// Delete a user, their memberships and sign-ins (see below for the sites they own).
     #[command(after_help = DELETE_HELP)]
     Delete {
         /// The user's email address.
@@ -64,7 +75,7 @@ pub enum UserCommand {
     },
 }
 
-pub async fn run(db: &DatabaseConnection, command: UserCommand) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, db: &DatabaseConnection, command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Add { email, password_stdin } => {
             let (password, generated) = password(password_stdin)?;
@@ -91,6 +102,18 @@ pub async fn run(db: &DatabaseConnection, command: UserCommand) -> anyhow::Resul
             } else {
                 eprintln!("password of {} changed and its sign-ins ended", user.email);
             }
+            Ok(())
+        }
+        UserCommand::ResetLink { email, url } => {
+            let user = user_named(db, &email).await?;
+            let base = url.unwrap_or_else(|| listen_url(&settings.listen));
+            let (token, expires_at) = password_resets::create(db, user.id).await?;
+            println!("{}/#/reset/{token}", base.trim_end_matches('/'));
+            eprintln!(
+                "one-time password reset link for {}, valid until {}; give it to them, it is shown only once",
+                user.email,
+                output::when(expires_at)
+            );
             Ok(())
         }
         UserCommand::Delete { email, delete_sites, keep_sites, yes } => {
@@ -132,6 +155,17 @@ pub async fn run(db: &DatabaseConnection, command: UserCommand) -> anyhow::Resul
             Ok(())
         }
     }
+}
+
+/// The collector's own address from its `listen` setting, for a link opened on the same machine: a wildcard
+/// address is reached as `localhost`.
+fn listen_url(listen: &str) -> String {
+    let (host, port) = listen.rsplit_once(':').unwrap_or((listen, "80"));
+    let host = match host {
+        "0.0.0.0" | "[::]" | "::" | "" => "localhost",
+        other => other,
+    };
+    format!("http://{host}:{port}")
 }
 
 async fn user_named(db: &DatabaseConnection, email: &str) -> anyhow::Result<users::User> {
@@ -189,4 +223,17 @@ async fn list(db: &DatabaseConnection, json: bool) -> anyhow::Result<()> {
         })
         .collect();
     output::table(&["ID", "EMAIL", "ROLE", "SITES", "CREATED"], &rows, "no users yet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_link_opened_on_this_machine_uses_the_listen_address() {
+        assert_eq!(listen_url("127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(listen_url("0.0.0.0:8000"), "http://localhost:8000");
+        assert_eq!(listen_url("[::]:8000"), "http://localhost:8000");
+        assert_eq!(listen_url("[::1]:9000"), "http://[::1]:9000");
+    }
 }

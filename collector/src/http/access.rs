@@ -5,8 +5,12 @@
 //! requirement checked. A credential that reaches no site of that id — because none exists, or because it
 //! belongs to someone else — gets the same `404` with the same body, so site ids cannot be probed with a
 //! credential of one's own (a probe told an existing foreign id from an unknown one by 403 against 404). A
-//! credential that does reach the site but lacks the requirement (a `stats:read` key changing settings) gets
-//! `403`: it learns nothing it did not know.
+//! credential that does reach the site but lacks the requirement (a `stats:read` key changing settings, a
+//! viewer inviting someone) gets `403`: it learns nothing it did not know.
+//!
+//! Accounts act by their role on the site (`store::members`): the owner and admins manage it, viewers read
+//! it; only the owner deletes or transfers it. What is not about one site — the accounts of the instance —
+//! belongs to the instance's administrator ([`InstanceAdmin`]).
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -14,10 +18,11 @@ use std::sync::Arc;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
-use super::auth::{Authenticated, Principal};
+use super::auth::{Account, Authenticated, Principal};
 use super::error::ApiError;
 use super::AppState;
 use crate::store::keys::Scope;
+use crate::store::members::Role;
 use crate::store::sites::Site;
 
 /// What a route asks of the principal on the site.
@@ -27,18 +32,24 @@ pub trait Requirement {
     const REFUSAL: &'static str;
 }
 
-/// Reading stats: share links, `stats:read` keys, the owner.
+/// Reading stats: share links, `stats:read` keys, the owner and every member.
 pub struct StatsRead;
-/// One identified person's data: `stats:read` keys and the owner, never a share link (it is for the site's
-/// operators, not for whoever a dashboard was shared with).
+/// One identified person's data: `stats:read` keys, the owner and members, never a share link (it is for the
+/// site's team, not for whoever a dashboard was shared with).
 pub struct PersonalData;
 /// A site's settings, which shape every report (time zone, domain): any key or link that reads or manages it.
 pub struct SiteSettings;
-/// Changing the site or its data: `sites:write` keys and the owner.
+/// Changing the site or its data: `sites:write` keys, the owner and admins.
 pub struct Manage;
-/// Credentials of the site (share links): only a signed-in owner mints or revokes them, so no credential can
-/// widen itself.
-pub struct OwnerAccount;
+/// Credentials and people of the site (share links, members, invitations): only a signed-in owner or admin
+/// manages them, so no key or link can widen itself.
+pub struct ManagerAccount;
+/// Deleting the site: `sites:write` keys and the owner — not an admin, who may change everything else.
+pub struct DeleteSite;
+/// Giving the site away: its signed-in owner only.
+pub struct SiteOwner;
+/// Any signed-in account of the site, whatever its role (a member leaving).
+pub struct SiteAccount;
 
 impl Requirement for StatsRead {
     fn permits(principal: &Principal, site_id: i64) -> bool {
@@ -68,11 +79,47 @@ impl Requirement for Manage {
     const REFUSAL: &'static str = "this needs the site's owner or a sites:write key for it";
 }
 
-impl Requirement for OwnerAccount {
+impl Requirement for ManagerAccount {
     fn permits(principal: &Principal, site_id: i64) -> bool {
-        principal.account().is_some() && principal.allows(Scope::SitesWrite, site_id)
+        principal.role(site_id).is_some_and(Role::manages)
     }
-    const REFUSAL: &'static str = "share links are managed by the site's signed-in owner, not by a key or link";
+    const REFUSAL: &'static str =
+        "share links and the site's people are managed by its signed-in owner and admins, not by a viewer, key or link";
+}
+
+impl Requirement for DeleteSite {
+    fn permits(principal: &Principal, site_id: i64) -> bool {
+        match principal {
+            Principal::Key(_) => principal.allows(Scope::SitesWrite, site_id),
+            _ => principal.role(site_id) == Some(Role::Owner),
+        }
+    }
+    const REFUSAL: &'static str = "only the site's owner or a sites:write key deletes the site";
+}
+
+impl Requirement for SiteOwner {
+    fn permits(principal: &Principal, site_id: i64) -> bool {
+        principal.role(site_id) == Some(Role::Owner)
+    }
+    const REFUSAL: &'static str = "only the site's owner, signed in, gives the site to another account";
+}
+
+impl Requirement for SiteAccount {
+    fn permits(principal: &Principal, site_id: i64) -> bool {
+        principal.role(site_id).is_some()
+    }
+    const REFUSAL: &'static str = "this is for the site's signed-in accounts";
+}
+
+/// Whether the principal (allowed [`SiteAccount`] on the site) may end `user_id`'s membership: anyone may
+/// leave; the owner and admins may remove others.
+pub fn may_remove_member(principal: &Principal, site_id: i64, user_id: i64) -> Result<(), ApiError> {
+    let own = principal.account().is_some_and(|account| account.user.id == user_id);
+    if own || ManagerAccount::permits(principal, site_id) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("a member may leave; removing others is for the site's owner and admins"))
+    }
 }
 
 /// The answer for a site the credential cannot reach, whether or not it exists.
@@ -116,6 +163,42 @@ impl<R: Requirement + 'static> FromRequest for SiteAccess<R> {
             let public_id = req.match_info().get("site").ok_or_else(|| ApiError::internal("no {site} in route"))?;
             let site = authorize::<R>(state, &principal, public_id).await?;
             Ok(SiteAccess { principal, site, requirement: PhantomData })
+        })
+    }
+}
+
+/// A request of a signed-in account (not a key or share link), for what belongs to the account itself.
+pub struct SignedIn(pub Account);
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let authenticated = Authenticated::from_request(req, payload);
+        Box::pin(async move {
+            match authenticated.await? {
+                Authenticated(Principal::User(account)) => Ok(SignedIn(account)),
+                _ => Err(ApiError::forbidden("this is for a signed-in account, not a key or share link")),
+            }
+        })
+    }
+}
+
+/// A request of the instance's administrator account (the first account), for the instance's accounts.
+pub struct InstanceAdmin(pub Account);
+
+impl FromRequest for InstanceAdmin {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed_in = SignedIn::from_request(req, payload);
+        Box::pin(async move {
+            match signed_in.await? {
+                SignedIn(account) if account.user.is_admin => Ok(InstanceAdmin(account)),
+                _ => Err(ApiError::forbidden("the instance's accounts are managed by its administrator account")),
+            }
         })
     }
 }

@@ -46,7 +46,8 @@ pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
         None => json!(null),
     };
     let (user, csrf) = match signed_in {
-        Some((user, csrf)) => (json!({"email": user.email}), json!(csrf)),
+        // The id and the administrator flag let the dashboard offer leaving a site and the accounts list.
+        Some((user, csrf)) => (json!({"email": user.email, "id": user.id, "is_admin": user.is_admin}), json!(csrf)),
         None => (json!(null), json!(null)),
     };
     Ok(HttpResponse::Ok().json(json!({
@@ -95,7 +96,7 @@ pub async fn setup(
         other => other.into(),
     })?;
     tracing::info!("first account created through the dashboard set-up");
-    sign_in(&req, &state, user, StatusCode::CREATED).await
+    sign_in(&req, &state, user, StatusCode::CREATED, json!({})).await
 }
 
 /// Signs in. Limited per client address before the body is read (`limits::api_guard`), and per email for
@@ -114,14 +115,17 @@ pub async fn login(
     if let Some(old) = req.cookie(SESSION_COOKIE) {
         auth_sessions::delete(&state.db, old.value()).await?;
     }
-    sign_in(&req, &state, user, StatusCode::OK).await
+    sign_in(&req, &state, user, StatusCode::OK, json!({})).await
 }
 
-async fn sign_in(
+/// Starts a sign-in of `user` for this browser: the session and device cookies, and `answer` with the user and
+/// the CSRF token added (an accepted invitation signs in too, and says which site it joined).
+pub(crate) async fn sign_in(
     req: &HttpRequest,
     state: &AppState,
     user: User,
     status: StatusCode,
+    mut answer: serde_json::Value,
 ) -> Result<HttpResponse, ApiError> {
     let token = auth_sessions::create(&state.db, user.id, state.auth.session_ms).await?;
     let secure = state.auth.cookie_is_secure(req);
@@ -140,11 +144,10 @@ async fn sign_in(
         .secure(secure)
         .max_age(time::Duration::days(365))
         .finish();
-    Ok(HttpResponse::build(status).cookie(cookie).cookie(device).json(json!({
-        "user": {"email": user.email},
-        "csrf_header": CSRF_HEADER,
-        "csrf_token": state.auth.csrf_token(&token),
-    })))
+    answer["user"] = json!({"email": user.email});
+    answer["csrf_header"] = json!(CSRF_HEADER);
+    answer["csrf_token"] = json!(state.auth.csrf_token(&token));
+    Ok(HttpResponse::build(status).cookie(cookie).cookie(device).json(answer))
 }
 
 /// Ends the sign-in. With a valid cookie this changes state, so it needs the CSRF header like every other

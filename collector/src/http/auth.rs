@@ -4,7 +4,8 @@
 //! Credentials, in the order they are looked at:
 //! - `Authorization: Bearer ff_…` — an API key: its scope, for its site or all sites.
 //! - `Authorization: Share ffs_…` — a share link: `stats:read` for its one site, on GET requests only.
-//! - the `footfall_session` cookie — a signed-in dashboard user: everything on the sites the account owns.
+//! - the `footfall_session` cookie — a signed-in dashboard user: what its role allows on each site it owns or
+//!   is a member of (`store::members`; the owner and admins manage the site, viewers read it).
 //!   State-changing requests (anything but GET/HEAD/OPTIONS) must also carry `X-CSRF-Token`, whose value the
 //!   login answer and `GET /api/v1/auth/status` give; a cross-site page can make the browser send the cookie,
 //!   but cannot read that value. Bearer and Share credentials are never sent by a browser on its own, so they
@@ -12,8 +13,9 @@
 //!
 //! Key and share-link verification is cached in memory for [`CREDENTIAL_TTL`], so a stats request costs no SQL
 //! for its credential: revoking a key or link takes effect at once on the collector that revoked it and within
-//! that time on the others. Sign-in sessions are looked up on every request (logout is immediate everywhere).
-use std::collections::{HashMap, HashSet};
+//! that time on the others. Sign-in sessions and their roles are looked up on every request (logout, and the
+//! removal of a member, are immediate everywhere).
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -28,9 +30,10 @@ use super::limits::Limits;
 use super::AppState;
 use crate::settings::{CookieSecure, IpNet, Settings};
 use crate::store::keys::{self, ApiKey, Scope};
+use crate::store::members::{self, Role};
 use crate::store::share_links::{self, ShareLink};
 use crate::store::users::User;
-use crate::store::{auth_sessions, now_ms, sites};
+use crate::store::{auth_sessions, now_ms};
 
 pub const SESSION_COOKIE: &str = "footfall_session";
 /// Set on a successful sign-in: proves this browser signed in to that email before, so failures from other
@@ -52,11 +55,20 @@ pub(crate) fn authorization(req: &HttpRequest) -> Option<(&str, &str)> {
     Some((scheme, token.trim()))
 }
 
-/// A signed-in dashboard user and the sites the account owns (read when the request arrived).
+/// A signed-in dashboard user, its role on each site it reaches (read when the request arrived), and the
+/// sign-in it came with.
 #[derive(Debug, Clone)]
 pub struct Account {
     pub user: User,
-    pub sites: HashSet<i64>,
+    pub roles: HashMap<i64, Role>,
+    pub session_id: i64,
+}
+
+impl Account {
+    /// The sites this account changes: it owns them or is their admin.
+    pub fn managed_sites(&self) -> impl Iterator<Item = i64> + '_ {
+        self.roles.iter().filter(|(_, role)| role.manages()).map(|(site, _)| *site)
+    }
 }
 
 /// The one identity a request acts as.
@@ -73,7 +85,11 @@ impl Principal {
     pub fn allows(&self, scope: Scope, site_id: i64) -> bool {
         match self {
             Principal::Key(key) => key.allows(scope, site_id),
-            Principal::User(account) => account.sites.contains(&site_id),
+            // Viewers read; owners and admins do everything a key of any scope could.
+            Principal::User(account) => match account.roles.get(&site_id) {
+                Some(role) => scope == Scope::StatsRead || role.manages(),
+                None => false,
+            },
             Principal::Share(link) => scope == Scope::StatsRead && link.site_id == site_id,
         }
     }
@@ -83,9 +99,14 @@ impl Principal {
     pub fn reaches(&self, site_id: i64) -> bool {
         match self {
             Principal::Key(key) => key.site_id.is_none_or(|s| s == site_id),
-            Principal::User(account) => account.sites.contains(&site_id),
+            Principal::User(account) => account.roles.contains_key(&site_id),
             Principal::Share(link) => link.site_id == site_id,
         }
+    }
+
+    /// The account's role on site `site_id`; `None` for keys and share links, and for sites it does not reach.
+    pub fn role(&self, site_id: i64) -> Option<Role> {
+        self.account().and_then(|account| account.roles.get(&site_id).copied())
     }
 
     /// The signed-in account, for what only accounts may do (minting keys and share links).
@@ -156,8 +177,8 @@ pub async fn resolve(req: &HttpRequest, state: &AppState) -> Result<Option<Princ
     if !is_safe(req.method()) {
         auth.check_csrf(req, token)?;
     }
-    let owned = sites::owned_ids(&state.db, signed_in.user.id, signed_in.user.is_admin).await?;
-    Ok(Some(Principal::User(Account { user: signed_in.user, sites: owned.into_iter().collect() })))
+    let roles = members::roles_of(&state.db, &signed_in.user).await?;
+    Ok(Some(Principal::User(Account { user: signed_in.user, roles, session_id: signed_in.session_id })))
 }
 
 /// Credentials' shared state: verification caches, the keyed CSRF derivation, rate limiters, cookie settings.
@@ -285,6 +306,19 @@ impl AuthState {
     }
 }
 
+/// The dashboard's address as the asking browser reached it (`https://stats.example.org`), for the one-time
+/// links an answer hands over (invitations, password resets): HTTPS when the session cookie would be `Secure`,
+/// the request's `Host`. `None` when the Host is missing or not a plain host name and port; the link is then
+/// relative and the dashboard makes it absolute.
+pub fn origin(req: &HttpRequest, auth: &AuthState) -> Option<String> {
+    let host = req.headers().get(actix_web::http::header::HOST).and_then(|v| v.to_str().ok())?;
+    let plain = !host.is_empty()
+        && host.len() <= 261
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    let scheme = if auth.cookie_is_secure(req) { "https" } else { "http" };
+    plain.then(|| format!("{scheme}://{host}"))
+}
+
 fn came_over_tls(req: &HttpRequest, trusted: &[IpNet]) -> bool {
     let Some(peer) = req.peer_addr() else { return false };
     if !trusted.iter().any(|net| net.contains(peer.ip())) {
@@ -356,9 +390,14 @@ mod tests {
         assert!(!key(Scope::EventsWrite, None).allows(Scope::StatsRead, 7));
         let user = Principal::User(Account {
             user: User { id: 3, email: "a@example.com".into(), is_admin: false },
-            sites: [7].into_iter().collect(),
+            roles: [(7, Role::Owner), (9, Role::Admin), (10, Role::Viewer)].into_iter().collect(),
+            session_id: 1,
         });
         assert!(user.allows(Scope::StatsRead, 7) && user.allows(Scope::SitesWrite, 7));
+        assert!(user.allows(Scope::StatsRead, 9) && user.allows(Scope::SitesWrite, 9), "an admin manages");
+        assert!(user.allows(Scope::StatsRead, 10), "a viewer reads");
+        assert!(!user.allows(Scope::SitesWrite, 10) && !user.allows(Scope::EventsWrite, 10), "and changes nothing");
+        assert!(user.reaches(10) && !user.reaches(8));
         assert!(!user.allows(Scope::StatsRead, 8));
         let share = Principal::Share(ShareLink {
             id: 1,

@@ -1,14 +1,16 @@
 //! Rate limits for `/api/v1` (a small middleware on `governor`'s GCRA limiters).
 //!
 //! - Every credentialed request under `/api/v1` — analytics and management alike, except sign-in, the
-//!   OpenAPI document and public presence — spends its principal's budget: per API key and per share link
+//!   OpenAPI document, public presence and the one-time links (invitations, password resets) — spends its
+//!   principal's budget: per API key and per share link
 //!   `limits.api_per_hour` (default 100), per signed-in user a separate, generous one (`limits.dashboard_per_hour`,
 //!   default 3600: one dashboard screen sends about 20 queries, and a person clicking through filters for an
 //!   hour should never see a 429, while a script replaying a stolen cookie still gets stopped). Each budget
 //!   refills evenly over the hour and may be spent at once. `GET /api/v1/sites/{id}` had no limit, which let
 //!   anyone with a credential probe site ids as fast as the server answered.
-//! - Login and first-run set-up: `limits.login_per_minute` (default 5) per client address, checked here before
-//!   the body is read (a body costs memory and time; the limit must not wait for it). The client address is
+//! - Every request that checks or sets a password — login, first-run set-up, a password change, accepting an
+//!   invitation, a password reset — `limits.login_per_minute` (default 5) per client address, checked here
+//!   before the body is read (a body costs memory and time, Argon2 costs CPU; the limit must not wait). The client address is
 //!   the first hop that is not a trusted proxy ([`super::client_ip`]), kept in memory only as a keyed hash.
 //! - Login, per email address: `limits.login_per_email_hour` (default 30), counted only for browsers without a
 //!   device cookie for that email ([`super::account`]). A per-email lock-out counted from every address let
@@ -126,15 +128,24 @@ fn seconds(wait: std::time::Duration) -> u64 {
 }
 
 /// Requests that spend their principal's budget: everything under `/api/v1` but sign-in (limited per client
-/// and per email instead), the OpenAPI document and public presence (no principal).
+/// and per email instead), the OpenAPI document, public presence and one-time links (no principal).
 pub fn spends_budget(path: &str) -> bool {
     let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
     let first = rest.split('/').next().unwrap_or("");
-    !matches!(first, "auth" | "openapi.json" | "presence")
+    !matches!(first, "auth" | "openapi.json" | "presence" | "invitations" | "password-reset")
 }
 
-fn is_sign_in(req: &ServiceRequest) -> bool {
-    req.method() == actix_web::http::Method::POST && matches!(req.path(), "/api/v1/auth/login" | "/api/v1/auth/setup")
+/// Requests that check or set a password (see the module doc).
+pub fn is_password_attempt(method: &actix_web::http::Method, path: &str) -> bool {
+    if method != actix_web::http::Method::POST {
+        return false;
+    }
+    let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
+    let parts: Vec<&str> = rest.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["auth", "login"] | ["auth", "setup"] | ["account", "password"] | ["invitations", _, "accept"] | ["password-reset", _]
+    )
 }
 
 /// The `/api/v1` middleware: sign-in attempts per client address, then principals' budgets.
@@ -145,12 +156,13 @@ pub async fn api_guard(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    if is_sign_in(&req) {
+    if is_password_attempt(req.method(), req.path()) {
         let client = client_ip(req.request(), &state.trusted_proxies);
         if let Err(error) = state.auth.limits.check_login_client(client) {
             return Ok(req.into_response(error.error_response()));
         }
-    } else if spends_budget(req.path()) {
+    }
+    if spends_budget(req.path()) {
         let resolved = auth::resolve(req.request(), &state).await;
         if let Ok(Some(principal)) = &resolved {
             if let Err(error) = state.auth.limits.check_analytics(principal) {
@@ -179,11 +191,35 @@ mod tests {
         ] {
             assert!(spends_budget(path), "{path}");
         }
-        for path in
-            ["/api/v1/auth/login", "/api/v1/auth/status", "/api/v1/openapi.json", "/api/v1/presence", "/api/event"]
-        {
+        for path in [
+            "/api/v1/auth/login",
+            "/api/v1/auth/status",
+            "/api/v1/openapi.json",
+            "/api/v1/presence",
+            "/api/event",
+            "/api/v1/invitations/ffi_x",
+            "/api/v1/password-reset/ffr_x",
+        ] {
             assert!(!spends_budget(path), "{path}");
         }
+        assert!(spends_budget("/api/v1/sites/a/invitations"), "inviting is a credentialed request");
+    }
+
+    #[test]
+    fn every_request_that_checks_or_sets_a_password_is_limited_per_client() {
+        let post = actix_web::http::Method::POST;
+        for path in [
+            "/api/v1/auth/login",
+            "/api/v1/auth/setup",
+            "/api/v1/account/password",
+            "/api/v1/invitations/ffi_x/accept",
+            "/api/v1/password-reset/ffr_x",
+        ] {
+            assert!(is_password_attempt(&post, path), "{path}");
+        }
+        assert!(!is_password_attempt(&actix_web::http::Method::GET, "/api/v1/invitations/ffi_x"));
+        assert!(!is_password_attempt(&post, "/api/v1/sites/a/invitations"));
+        assert!(!is_password_attempt(&post, "/api/v1/users/3/reset-link"), "making a link checks no password");
     }
 
     fn limits(login_per_minute: u32, login_per_email_hour: u32) -> Limits {

@@ -2,13 +2,14 @@
 //! (`/api/v1/sites/{site}/share-links`).
 //!
 //! Who may do what:
-//! - Sites: an account on the sites it owns; a key with `sites:write` on its site (or all sites). Reading a
-//!   site's settings (`GET`) is also open to `stats:read` keys and share links, because its time zone and
-//!   domain shape every report. Creating a site: an account (it owns the new site) or an instance-wide
+//! - Sites: an account on the sites it owns or is an admin of (only the owner deletes one); a key with
+//!   `sites:write` on its site (or all sites). Reading a site's settings (`GET`) is also open to viewers,
+//!   `stats:read` keys and share links, because its time zone and domain shape every report; an account sees
+//!   its `role` beside each site. Creating a site: an account (it owns the new site) or an instance-wide
 //!   `sites:write` key (the site has no owner: it belongs to the administrator account).
-//! - Keys and share links are credentials, and only a signed-in account mints or revokes them — never another
-//!   key or link, so no credential can widen itself. Keys made here are always for one of the account's
-//!   sites; instance-wide keys come from `footfall key add` on the server.
+//! - Keys and share links are credentials, and only a signed-in owner or admin mints or revokes them — never
+//!   another key or link, so no credential can widen itself. Keys made here are always for one of the sites
+//!   the account manages; instance-wide keys come from `footfall key add` on the server.
 //!
 //! After a site changes, this collector's site cache is reloaded at once, so ingestion and reports use the new
 //! settings immediately here (other collectors at their next refresh, within 10 s).
@@ -19,7 +20,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::access::{self, Manage, OwnerAccount, SiteAccess, SiteSettings};
+use super::access::{self, DeleteSite, Manage, ManagerAccount, SiteAccess, SiteSettings};
 use super::auth::{Account, Authenticated, Principal};
 use super::error::ApiError;
 use super::AppState;
@@ -69,7 +70,8 @@ pub async fn list_sites(
         }
     }
     let rows = sites::list_models(&state.db).await?;
-    let visible: Vec<Value> = rows.iter().filter(|row| may_read_site(&principal, row.id)).map(site_json).collect();
+    let visible: Vec<Value> =
+        rows.iter().filter(|row| may_read_site(&principal, row.id)).map(|row| with_role(&principal, row)).collect();
     Ok(HttpResponse::Ok().json(json!({"sites": visible})))
 }
 
@@ -106,7 +108,17 @@ pub async fn create_site(
 /// `GET /api/v1/sites/{site}`.
 pub async fn get_site(state: web::Data<AppState>, access: SiteAccess<SiteSettings>) -> Result<HttpResponse, ApiError> {
     let row = site_row(&state, &access.site.public_id).await?;
-    Ok(HttpResponse::Ok().json(site_json(&row)))
+    Ok(HttpResponse::Ok().json(with_role(&access.principal, &row)))
+}
+
+/// A site's settings, and for an account its `role` there (`owner`, `admin`, `viewer`): the dashboard offers
+/// only what the role allows.
+fn with_role(principal: &Principal, row: &SiteRow) -> Value {
+    let mut site = site_json(row);
+    if let Some(role) = principal.role(row.id) {
+        site["role"] = json!(role);
+    }
+    site
 }
 
 /// `PATCH /api/v1/sites/{site}`: any of allowed_hostnames, timezone, retention_days, respect_dnt,
@@ -125,8 +137,12 @@ pub async fn update_site(
     Ok(HttpResponse::Ok().json(site_json(&updated)))
 }
 
-/// `DELETE /api/v1/sites/{site}`: the site and everything stored for it, its keys and share links included.
-pub async fn delete_site(state: web::Data<AppState>, access: SiteAccess<Manage>) -> Result<HttpResponse, ApiError> {
+/// `DELETE /api/v1/sites/{site}`: the site and everything stored for it, its keys, share links, members and
+/// invitations included.
+pub async fn delete_site(
+    state: web::Data<AppState>,
+    access: SiteAccess<DeleteSite>,
+) -> Result<HttpResponse, ApiError> {
     let row = site_row(&state, &access.site.public_id).await?;
     sites::delete(&state.db, row.id).await?;
     state.ingest.pipeline.forget_site(row.id).await;
@@ -172,16 +188,17 @@ pub async fn create_key(
     })))
 }
 
-/// `GET /api/v1/keys`: the keys of the account's sites — prefix, scope, site, created, last used; never a key.
+/// `GET /api/v1/keys`: the keys of the sites the account manages — prefix, scope, site, created, last used;
+/// never a key.
 pub async fn list_keys(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let account = account(&principal)?;
-    let owned: Vec<i64> = account.sites.iter().copied().collect();
+    let managed: Vec<i64> = account.managed_sites().collect();
     let names: HashMap<i64, String> =
         sites::list_models(&state.db).await?.into_iter().map(|row| (row.id, row.public_id)).collect();
-    let listed: Vec<Value> = keys::list_for_sites(&state.db, &owned)
+    let listed: Vec<Value> = keys::list_for_sites(&state.db, &managed)
         .await?
         .into_iter()
         .map(|info| with_site(&info, info.site_id.and_then(|id| names.get(&id)).map(String::as_str)))
@@ -197,7 +214,8 @@ pub(crate) fn with_site(record: &impl serde::Serialize, site: Option<&str>) -> V
     item
 }
 
-/// `DELETE /api/v1/keys/{id}` → 204. Keys of other accounts' sites are "not found", as are all-sites keys.
+/// `DELETE /api/v1/keys/{id}` → 204. Keys of sites the account does not manage are "not found", as are
+/// all-sites keys.
 pub async fn delete_key(
     state: web::Data<AppState>,
     Authenticated(principal): Authenticated,
@@ -206,12 +224,12 @@ pub async fn delete_key(
     let account = account(&principal)?;
     let id = id.into_inner();
     match keys::site_of(&state.db, id).await? {
-        Some(Some(site_id)) if account.sites.contains(&site_id) => {
+        Some(Some(site_id)) if account.roles.get(&site_id).is_some_and(|role| role.manages()) => {
             keys::delete(&state.db, id).await?;
             state.auth.forget_keys(|key| key.id == id);
             Ok(HttpResponse::NoContent().finish())
         }
-        _ => Err(ApiError::not_found("no such key among your sites' keys")),
+        _ => Err(ApiError::not_found("no such key among the keys of the sites you manage")),
     }
 }
 
@@ -228,7 +246,7 @@ pub struct NewShareLinkBody {
 /// shown once.
 pub async fn create_share_link(
     state: web::Data<AppState>,
-    access: SiteAccess<OwnerAccount>,
+    access: SiteAccess<ManagerAccount>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     // The body is optional: an empty one makes an unlabelled link without expiry.
@@ -247,7 +265,7 @@ pub async fn create_share_link(
 /// `GET /api/v1/sites/{site}/share-links`: id, label, prefix, created, expiry; never a token.
 pub async fn list_share_links(
     state: web::Data<AppState>,
-    access: SiteAccess<OwnerAccount>,
+    access: SiteAccess<ManagerAccount>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(json!({"share_links": share_links::list(&state.db, access.site.id).await?})))
 }
@@ -255,7 +273,7 @@ pub async fn list_share_links(
 /// `DELETE /api/v1/sites/{site}/share-links/{id}` → 204; the link stops working at once on this collector.
 pub async fn delete_share_link(
     state: web::Data<AppState>,
-    access: SiteAccess<OwnerAccount>,
+    access: SiteAccess<ManagerAccount>,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();

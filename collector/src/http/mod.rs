@@ -4,6 +4,7 @@
 //! [`params`] reads report parameters, and [`error::ApiError`] maps every module's errors to HTTP.
 pub mod access;
 pub mod account;
+pub mod accounts;
 pub mod auth;
 pub mod bots;
 pub mod client_ip;
@@ -13,8 +14,10 @@ pub mod error;
 pub mod export;
 pub mod health;
 pub mod ingest;
+pub mod invitations;
 pub mod limits;
 pub mod manage;
+pub mod members;
 pub mod openapi;
 pub mod params;
 pub mod query;
@@ -87,6 +90,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(manage::create_share_link)),
                 )
                 .route("/sites/{site}/share-links/{id}", web::delete().to(manage::delete_share_link))
+                // People: members and invitations of a site, its transfer, and the invited person's side.
+                .route("/sites/{site}/members", web::get().to(members::list))
+                .service(
+                    web::resource("/sites/{site}/members/{user_id}")
+                        .route(web::patch().to(members::update))
+                        .route(web::delete().to(members::remove)),
+                )
+                .route("/sites/{site}/invitations", web::post().to(invitations::create))
+                .route("/sites/{site}/invitations/{id}", web::delete().to(invitations::revoke))
+                .route("/sites/{site}/transfer", web::post().to(members::transfer))
+                .route("/invitations/{token}", web::get().to(invitations::show))
+                .route("/invitations/{token}/accept", web::post().to(invitations::accept))
+                // Accounts and passwords.
+                .route("/account/password", web::post().to(accounts::change_password))
+                .route("/users", web::get().to(accounts::list))
+                .route("/users/{id}/reset-link", web::post().to(accounts::reset_link))
+                .route("/password-reset/{token}", web::post().to(accounts::redeem_reset))
                 .service(
                     web::resource("/keys")
                         .route(web::get().to(manage::list_keys))

@@ -11,14 +11,16 @@ use crate::query::model::{Dimension, Metric};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Public,
-    /// `stats:read` key, share link (GET only) or the owner's dashboard session.
+    /// `stats:read` key, share link (GET only) or the dashboard session of the owner or a member (any role).
     StatsRead,
-    /// `sites:write` key or the owner's dashboard session (with the CSRF header).
+    /// `sites:write` key or the dashboard session of the owner or an admin (with the CSRF header).
     SitesWrite,
     /// Anyone; an `events:write` key unlocks the trusted fields.
     Beacon,
-    /// A signed-in dashboard user.
+    /// A signed-in dashboard user (for a site: its owner or an admin, unless the summary says otherwise).
     Account,
+    /// The instance's administrator account, signed in.
+    Administrator,
 }
 
 pub struct RouteDoc {
@@ -66,6 +68,65 @@ pub const ROUTES: &[RouteDoc] = &[
     doc("GET", "/api/v1/sites/{site}/share-links", Access::SitesWrite, "The site's share links"),
     doc("POST", "/api/v1/sites/{site}/share-links", Access::SitesWrite, "Create a read-only share link"),
     doc("DELETE", "/api/v1/sites/{site}/share-links/{id}", Access::SitesWrite, "Revoke a share link"),
+    doc(
+        "GET",
+        "/api/v1/sites/{site}/members",
+        Access::Account,
+        "The site's people: {members: [{user_id, email, role: owner | admin | viewer, since}], invitations: \
+         [{id, email, role, created_at, expires_at}]}, the owner first",
+    ),
+    doc("PATCH", "/api/v1/sites/{site}/members/{user_id}", Access::Account, "Change a member's role: {role}"),
+    doc(
+        "DELETE",
+        "/api/v1/sites/{site}/members/{user_id}",
+        Access::Account,
+        "Remove a member (owner and admins), or leave the site (any member, for themself)",
+    ),
+    doc(
+        "POST",
+        "/api/v1/sites/{site}/invitations",
+        Access::Account,
+        "Invite {email, role}: an existing account becomes a member ({member}); a new email gets a one-time \
+         link valid 7 days ({invitation, url}, shown once)",
+    ),
+    doc("DELETE", "/api/v1/sites/{site}/invitations/{id}", Access::Account, "Revoke a pending invitation"),
+    doc(
+        "POST",
+        "/api/v1/sites/{site}/transfer",
+        Access::Account,
+        "The owner gives the site to an existing account {email}; the old owner stays as an admin",
+    ),
+    doc(
+        "GET",
+        "/api/v1/invitations/{token}",
+        Access::Public,
+        "What an invitation link is for: {site, role, email, expires_at, account_exists}; 404 once used or expired",
+    ),
+    doc(
+        "POST",
+        "/api/v1/invitations/{token}/accept",
+        Access::Public,
+        "Accept an invitation {password}: creates the invited account (or checks its password), joins, signs in",
+    ),
+    doc(
+        "POST",
+        "/api/v1/account/password",
+        Access::Account,
+        "Change the signed-in account's password {current, new}; ends its other sign-ins",
+    ),
+    doc("GET", "/api/v1/users", Access::Administrator, "The instance's accounts: {users: [{id, email, is_admin}]}"),
+    doc(
+        "POST",
+        "/api/v1/users/{id}/reset-link",
+        Access::Administrator,
+        "A one-time password reset link for an account, valid one hour: {url, expires_at}",
+    ),
+    doc(
+        "POST",
+        "/api/v1/password-reset/{token}",
+        Access::Public,
+        "Set a password with a reset link {password}; ends the account's sign-ins",
+    ),
     doc("GET", "/api/v1/keys", Access::Account, "API keys (prefix, scope, site; never the key)"),
     doc("POST", "/api/v1/keys", Access::Account, "Create an API key {scope, site?}; shown once"),
     doc("DELETE", "/api/v1/keys/{id}", Access::Account, "Revoke an API key"),
@@ -156,7 +217,7 @@ fn security(access: Access) -> Value {
         Access::Public | Access::Beacon => json!([]),
         Access::StatsRead => json!([{"bearer": []}, {"share": []}, {"cookie": []}]),
         Access::SitesWrite => json!([{"bearer": []}, {"cookie": [], "csrf": []}]),
-        Access::Account => json!([{"cookie": [], "csrf": []}]),
+        Access::Account | Access::Administrator => json!([{"cookie": [], "csrf": []}]),
     }
 }
 

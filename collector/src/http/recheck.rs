@@ -4,8 +4,8 @@
 //! with it long before anyone could revoke it. A real-time stream (`GET …/realtime/stream`) is not: it can stay
 //! open for days. [`until_revoked`] wraps its body and every [`RECHECK_EVERY`] asks SQL whether the credential
 //! captured from the request ([`Credential`]) may still read the site; the stream ends when it may not — the
-//! key or share link was revoked or expired, the user signed out, the account no longer owns the site, or the
-//! site was deleted (even if a site under the same public id exists again: it has another internal id).
+//! key or share link was revoked or expired, the user signed out, the account no longer owns the site or is
+//! no longer a member of it, or the site was deleted (even if a site under the same public id exists again: it has another internal id).
 //!
 //! The re-check reads SQL itself rather than the credential caches of `auth`, which believe an answer for 30
 //! seconds. A storage error is not a revocation: the stream goes on and the next re-check asks again.
@@ -21,7 +21,7 @@ use crate::http::auth::{authorization, SESSION_COOKIE};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::store::keys::{self, Scope};
-use crate::store::{auth_sessions, share_links, sites, StoreError};
+use crate::store::{auth_sessions, members, share_links, sites, StoreError};
 
 /// How often an open stream re-checks its credential: the longest it outlives a revocation, give or take one
 /// SQL round trip.
@@ -100,9 +100,7 @@ pub async fn still_allowed(
         // `verify` also refuses an expired link.
         Kind::Share => share_links::verify(db, &credential.secret).await?.is_some_and(|link| link.site_id == site_id),
         Kind::SignIn => match auth_sessions::find(db, &credential.secret).await? {
-            Some(signed_in) => {
-                sites::owned_ids(db, signed_in.user.id, signed_in.user.is_admin).await?.contains(&site_id)
-            }
+            Some(signed_in) => members::roles_of(db, &signed_in.user).await?.contains_key(&site_id),
             None => false,
         },
     };

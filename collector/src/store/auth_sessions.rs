@@ -81,6 +81,19 @@ pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: i64) -> Result<
     Ok(result.rows_affected)
 }
 
+/// Ends every sign-in of an account but `keep` (the one that changed the password stays signed in).
+pub async fn delete_for_user_except(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    keep: Option<i64>,
+) -> Result<u64, StoreError> {
+    let mut delete = auth_sessions::Entity::delete_many().filter(auth_sessions::Column::UserId.eq(user_id));
+    if let Some(keep) = keep {
+        delete = delete.filter(auth_sessions::Column::Id.ne(keep));
+    }
+    Ok(delete.exec(db).await?.rows_affected)
+}
+
 /// Removes expired sign-ins; run periodically (any collector may, it is idempotent).
 pub async fn delete_expired(db: &DatabaseConnection) -> Result<u64, StoreError> {
     let result =

@@ -2,10 +2,13 @@
 //!
 //! Ingestion only reads here (sites, through a cache) — the request path never waits on a write. Events and
 //! sessions are written by `ingest::writer`; the CLI and the management API write sites, users, keys,
-//! share links and sign-in sessions.
+//! share links, sign-in sessions, site members and invitations, and password reset links.
 pub mod auth_sessions;
 pub mod entities;
+pub mod invitations;
 pub mod keys;
+pub mod members;
+pub mod password_resets;
 pub mod share_links;
 pub mod sites;
 pub mod users;

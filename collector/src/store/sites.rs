@@ -196,7 +196,7 @@ pub async fn release_owned(db: &DatabaseConnection, user_id: i64) -> Result<u64,
 }
 
 /// The internal ids of the sites an account owns; the administrator also owns the sites without an owner.
-pub async fn owned_ids(db: &DatabaseConnection, user_id: i64, is_admin: bool) -> Result<Vec<i64>, StoreError> {
+pub async fn owned_ids(db: &impl ConnectionTrait, user_id: i64, is_admin: bool) -> Result<Vec<i64>, StoreError> {
     let mut owner = Condition::any().add(sites::Column::OwnerUserId.eq(user_id));
     if is_admin {
         owner = owner.add(sites::Column::OwnerUserId.is_null());
@@ -304,6 +304,8 @@ const SITE_TABLES: &[&str] = &[
     "bot_ledger",
     "api_keys",
     "share_links",
+    "site_members",
+    "site_invitations",
 ];
 
 /// Deletes a site and everything stored for it, in one transaction; `false` if there is no such site.

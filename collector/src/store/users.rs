@@ -6,12 +6,12 @@
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde::Serialize;
 
-use super::auth_sessions;
+use super::{auth_sessions, members, password_resets};
 use super::entities::users;
 use super::{now_ms, StoreError};
 
@@ -48,18 +48,25 @@ pub async fn create_first(db: &DatabaseConnection, email: &str, password: &str) 
 }
 
 async fn insert(db: &DatabaseConnection, email: &str, password: &str, is_admin: bool) -> Result<User, StoreError> {
-    let email = normalise_email(email);
-    let valid = email.len() <= 254 && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
-    if !valid {
-        return Err(StoreError::Invalid(format!("`{email}` is not an email address")));
-    }
+    let email = checked_email(email)?;
     check_password(password)?;
     if users::Entity::find().filter(users::Column::Email.eq(&email)).one(db).await?.is_some() {
         return Err(StoreError::Conflict(format!("user `{email}`")));
     }
     let password_hash = hash_password(password).await?;
+    insert_hashed(db, &email, password_hash, is_admin).await
+}
+
+/// Inserts an account whose email is checked and password hashed already (in the caller's transaction, when
+/// an invitation is accepted).
+pub(super) async fn insert_hashed(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password_hash: String,
+    is_admin: bool,
+) -> Result<User, StoreError> {
     let model = users::ActiveModel {
-        email: Set(email.clone()),
+        email: Set(email.to_owned()),
         password_hash: Set(password_hash),
         created_at: Set(now_ms()),
         is_admin: Set(is_admin),
@@ -71,7 +78,22 @@ async fn insert(db: &DatabaseConnection, email: &str, password: &str, is_admin: 
     Ok(User::from(model))
 }
 
-fn check_password(password: &str) -> Result<(), StoreError> {
+/// The email normalised (trimmed, lower case), if it looks like an address; the same rule for sign-up and
+/// invitations.
+pub fn checked_email(email: &str) -> Result<String, StoreError> {
+    let email = normalise_email(email);
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        let shown: String = email.chars().take(64).filter(|c| !c.is_control()).collect();
+        return Err(StoreError::Invalid(format!("`{shown}` is not an email address")));
+    }
+    Ok(email)
+}
+
+/// The length rules of every password, at sign-up, change and reset.
+pub fn check_password(password: &str) -> Result<(), StoreError> {
     let length = password.chars().count();
     if length < MIN_PASSWORD {
         return Err(StoreError::Invalid(format!("the password must have at least {MIN_PASSWORD} characters")));
@@ -82,7 +104,7 @@ fn check_password(password: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-async fn hash_password(password: &str) -> Result<String, StoreError> {
+pub(super) async fn hash_password(password: &str) -> Result<String, StoreError> {
     let password = password.to_owned();
     // Hashing takes tens of milliseconds of CPU on purpose; keep it off the async workers.
     tokio::task::spawn_blocking(move || {
@@ -97,26 +119,48 @@ async fn hash_password(password: &str) -> Result<String, StoreError> {
 /// Sets a new password and ends every sign-in of the account, in one transaction: whoever knew the old
 /// password is signed out with it.
 pub async fn change_password(db: &DatabaseConnection, user_id: i64, password: &str) -> Result<(), StoreError> {
+    change_password_keeping(db, user_id, password, None).await
+}
+
+/// [`change_password`], but the sign-in `keep` (the one that asked for the change) stays signed in.
+pub async fn change_password_keeping(
+    db: &DatabaseConnection,
+    user_id: i64,
+    password: &str,
+    keep: Option<i64>,
+) -> Result<(), StoreError> {
     check_password(password)?;
     let password_hash = hash_password(password).await?;
     let txn = db.begin().await?;
+    set_password_hash(&txn, user_id, password_hash).await?;
+    auth_sessions::delete_for_user_except(&txn, user_id, keep).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Stores a hashed password (the caller ends the sign-ins in the same transaction).
+pub(super) async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    password_hash: String,
+) -> Result<(), StoreError> {
     users::ActiveModel {
         id: sea_orm::ActiveValue::Unchanged(user_id),
         password_hash: Set(password_hash),
         ..Default::default()
     }
-    .update(&txn)
+    .update(db)
     .await?;
-    auth_sessions::delete_for_user(&txn, user_id).await?;
-    txn.commit().await?;
     Ok(())
 }
 
-/// Deletes an account and its sign-ins, in one transaction. What happens to its sites is the caller's choice
-/// (`footfall user delete`), made before.
+/// Deletes an account with its sign-ins, memberships and reset links, in one transaction. What happens to the
+/// sites it owns is the caller's choice (`footfall user delete`), made before.
 pub async fn delete(db: &DatabaseConnection, user_id: i64) -> Result<bool, StoreError> {
     let txn = db.begin().await?;
     auth_sessions::delete_for_user(&txn, user_id).await?;
+    members::delete_for_user(&txn, user_id).await?;
+    password_resets::delete_for_user(&txn, user_id).await?;
     let deleted = users::Entity::delete_by_id(user_id).exec(&txn).await?.rows_affected > 0;
     txn.commit().await?;
     Ok(deleted)
@@ -139,7 +183,7 @@ pub async fn any(db: &DatabaseConnection) -> Result<bool, StoreError> {
     Ok(users::Entity::find().count(db).await? > 0)
 }
 
-pub async fn find(db: &DatabaseConnection, id: i64) -> Result<Option<User>, StoreError> {
+pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<User>, StoreError> {
     Ok(users::Entity::find_by_id(id).one(db).await?.map(User::from))
 }
 
