@@ -1,14 +1,16 @@
 //! The authorisation matrix: every route of the route table (read from `collector/src/http/mod.rs` itself, so a
-//! new route without an entry here fails) × {anonymous, share link, key per scope, another account, owner} →
-//! allowed or denied.
+//! new route without an entry here fails) × {anonymous, share link, key per scope, another account, a viewer and
+//! an admin of the site, its owner} → allowed or denied. The owner is also the instance's administrator.
 //!
 //! Each (route, principal) pair runs against a fresh target site owned by the owner, with its own keys (bound
-//! to that site), share link and sign-ins, so a destructive request in one pair cannot influence another.
+//! to that site), share link, members, pending invitation, reset link and sign-ins, so a destructive request in
+//! one pair cannot influence another.
 //! Allowed means a 2xx answer (or one of the entry's listed statuses, e.g. 404 for a placeholder id); denied
 //! means 401 for anonymous requests and 403/404 for everyone else. No pair may answer 5xx.
 use std::collections::BTreeSet;
 
-use footfall::store::{auth_sessions, keys, share_links, sites, users};
+use footfall::store::members::{self, Role};
+use footfall::store::{auth_sessions, invitations, keys, password_resets, share_links, sites, users};
 
 use crate::helpers::*;
 
@@ -20,11 +22,24 @@ enum Who {
     SitesKey,
     EventsKey,
     OtherAccount,
+    /// A member of the target site with role `viewer`.
+    Viewer,
+    /// A member of the target site with role `admin`.
+    Admin,
     Owner,
 }
 
-const EVERYONE: [Who; 7] =
-    [Who::Anonymous, Who::Share, Who::StatsKey, Who::SitesKey, Who::EventsKey, Who::OtherAccount, Who::Owner];
+const EVERYONE: [Who; 9] = [
+    Who::Anonymous,
+    Who::Share,
+    Who::StatsKey,
+    Who::SitesKey,
+    Who::EventsKey,
+    Who::OtherAccount,
+    Who::Viewer,
+    Who::Admin,
+    Who::Owner,
+];
 
 struct Entry {
     method: &'static str,
@@ -39,13 +54,17 @@ struct Entry {
 
 use Who::*;
 const PUBLIC: &[Who] = &EVERYONE;
-/// A site's stats, read with GET: share links, stats:read keys, the owner.
-const STATS_GET: &[Who] = &[Share, StatsKey, Owner];
+/// A site's stats, read with GET: share links, stats:read keys, every member, the owner.
+const STATS_GET: &[Who] = &[Share, StatsKey, Viewer, Admin, Owner];
 /// The same with POST: share links are GET-only.
-const STATS_POST: &[Who] = &[StatsKey, Owner];
-const SITE_READ: &[Who] = &[Share, StatsKey, SitesKey, Owner];
-const SITE_WRITE: &[Who] = &[SitesKey, Owner];
-const ACCOUNTS: &[Who] = &[OtherAccount, Owner];
+const STATS_POST: &[Who] = &[StatsKey, Viewer, Admin, Owner];
+const SITE_READ: &[Who] = &[Share, StatsKey, SitesKey, Viewer, Admin, Owner];
+/// Changing the site: sites:write keys, admins, the owner — never a viewer.
+const SITE_WRITE: &[Who] = &[SitesKey, Admin, Owner];
+const ACCOUNTS: &[Who] = &[OtherAccount, Viewer, Admin, Owner];
+/// Credentials and people of the site: its signed-in admins and owner.
+const MANAGERS: &[Who] = &[Admin, Owner];
+/// Deleting or giving away the site; the instance's accounts (the owner is the instance's administrator).
 const OWNER: &[Who] = &[Owner];
 
 const fn entry(method: &'static str, path: &'static str, allowed: &'static [Who]) -> Entry {
@@ -58,7 +77,7 @@ const MATRIX: &[Entry] = &[
     // Ingestion: anyone may send beacons; a Bearer key must have events:write.
     Entry {
         body: Some(r#"{"site":"{site}","type":"pageview","url":"https://example.com/"}"#),
-        ..entry("POST", "/api/event", &[Anonymous, Share, EventsKey, OtherAccount, Owner])
+        ..entry("POST", "/api/event", &[Anonymous, Share, EventsKey, OtherAccount, Viewer, Admin, Owner])
     },
     entry("OPTIONS", "/api/event", PUBLIC),
     // Sign-in.
@@ -74,18 +93,43 @@ const MATRIX: &[Entry] = &[
     },
     entry("POST", "/api/v1/auth/logout", PUBLIC),
     // Sites.
-    entry("GET", "/api/v1/sites", &[Share, StatsKey, SitesKey, OtherAccount, Owner]),
+    entry("GET", "/api/v1/sites", &[Share, StatsKey, SitesKey, OtherAccount, Viewer, Admin, Owner]),
     Entry { body: Some(r#"{"domain":"new.example.org"}"#), ..entry("POST", "/api/v1/sites", ACCOUNTS) },
     entry("GET", "/api/v1/sites/{site}", SITE_READ),
     Entry { body: Some(r#"{"timezone":"Europe/Paris"}"#), ..entry("PATCH", "/api/v1/sites/{site}", SITE_WRITE) },
-    entry("DELETE", "/api/v1/sites/{site}", SITE_WRITE),
-    // Share links and keys: credentials, minted and revoked by the owner's account only.
-    entry("GET", "/api/v1/sites/{site}/share-links", OWNER),
-    Entry { body: Some(r#"{"label":"board"}"#), ..entry("POST", "/api/v1/sites/{site}/share-links", OWNER) },
-    entry("DELETE", "/api/v1/sites/{site}/share-links/{id}", OWNER),
+    // An admin changes everything but the site's existence.
+    entry("DELETE", "/api/v1/sites/{site}", &[SitesKey, Owner]),
+    // Share links and keys: credentials, minted and revoked by the owner's and admins' accounts only.
+    entry("GET", "/api/v1/sites/{site}/share-links", MANAGERS),
+    Entry { body: Some(r#"{"label":"board"}"#), ..entry("POST", "/api/v1/sites/{site}/share-links", MANAGERS) },
+    entry("DELETE", "/api/v1/sites/{site}/share-links/{id}", MANAGERS),
     entry("GET", "/api/v1/keys", ACCOUNTS),
-    Entry { body: Some(r#"{"scope":"stats:read","site":"{site}"}"#), ..entry("POST", "/api/v1/keys", OWNER) },
-    entry("DELETE", "/api/v1/keys/{id}", OWNER),
+    Entry { body: Some(r#"{"scope":"stats:read","site":"{site}"}"#), ..entry("POST", "/api/v1/keys", MANAGERS) },
+    entry("DELETE", "/api/v1/keys/{id}", MANAGERS),
+    // People. `{user_id}` is a third member (a viewer), so "a member may leave" is not what allows these.
+    entry("GET", "/api/v1/sites/{site}/members", MANAGERS),
+    Entry { body: Some(r#"{"role":"admin"}"#), ..entry("PATCH", "/api/v1/sites/{site}/members/{user_id}", MANAGERS) },
+    entry("DELETE", "/api/v1/sites/{site}/members/{user_id}", MANAGERS),
+    Entry {
+        body: Some(r#"{"email":"newcomer@example.com","role":"viewer"}"#),
+        ..entry("POST", "/api/v1/sites/{site}/invitations", MANAGERS)
+    },
+    entry("DELETE", "/api/v1/sites/{site}/invitations/{id}", MANAGERS),
+    Entry { body: Some(r#"{"email":"other@example.com"}"#), ..entry("POST", "/api/v1/sites/{site}/transfer", OWNER) },
+    // The invited person's side: the link is the credential.
+    entry("GET", "/api/v1/invitations/{token}", PUBLIC),
+    Entry {
+        body: Some(r#"{"password":"a long enough password"}"#),
+        ..entry("POST", "/api/v1/invitations/{token}/accept", PUBLIC)
+    },
+    // Passwords: one's own; reset links by the instance's administrator, redeemed by whoever holds one.
+    Entry {
+        body: Some(r#"{"current":"a long enough password","new":"a long enough password"}"#),
+        ..entry("POST", "/api/v1/account/password", ACCOUNTS)
+    },
+    entry("GET", "/api/v1/users", OWNER),
+    entry("POST", "/api/v1/users/{id}/reset-link", OWNER),
+    Entry { body: Some(r#"{"password":"a long enough password"}"#), ..entry("POST", "/api/v1/password-reset/{token}", PUBLIC) },
     // Stats.
     Entry {
         body: Some(r#"{"site":"{site}","metrics":["visitors"],"date_range":"7d"}"#),
@@ -244,6 +288,18 @@ const OWNER_EMAIL: &str = "owner@example.com";
 const OTHER_EMAIL: &str = "other@example.com";
 const PASSWORD: &str = "a long enough password";
 
+/// The accounts of the matrix (ids): the owner (the instance's administrator), another tenant, and three
+/// accounts that are members of every target site when it has members: a viewer, an admin and a bystander (a
+/// viewer whom the people routes act on).
+#[derive(Clone, Copy)]
+struct Tenants {
+    owner: i64,
+    other: i64,
+    viewer: i64,
+    admin: i64,
+    bystander: i64,
+}
+
 /// One target site owned by the owner, with a credential of every kind for it.
 #[derive(Clone)]
 struct Fixture {
@@ -254,11 +310,19 @@ struct Fixture {
     sites_key: String,
     events_key: String,
     events_key_id: i64,
+    invitation_id: i64,
+    invitation_token: String,
+    reset_token: String,
+    bystander: i64,
     owner: (String, String),
     other: (String, String),
+    viewer: (String, String),
+    admin: (String, String),
 }
 
-async fn fixture(app: &TestApp, owner_id: i64, other_id: i64) -> Fixture {
+/// A fresh site of `t.owner`; `with_members`: the viewer, admin and bystander are its members.
+async fn fixture(app: &TestApp, t: Tenants, with_members: bool) -> Fixture {
+    let (owner_id, other_id) = (t.owner, t.other);
     let id = format!("m{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let site = sites::create_owned(
         &app.db,
@@ -271,9 +335,21 @@ async fn fixture(app: &TestApp, owner_id: i64, other_id: i64) -> Fixture {
     let stats_key = keys::create(&app.db, keys::Scope::StatsRead, Some(site.id)).await.unwrap();
     let sites_key = keys::create(&app.db, keys::Scope::SitesWrite, Some(site.id)).await.unwrap();
     let (events, events_key) = keys::create_with_info(&app.db, keys::Scope::EventsWrite, Some(site.id)).await.unwrap();
+    let row = sites::find_model(&app.db, &site.public_id).await.unwrap().unwrap();
+    if with_members {
+        for (id, role) in [(t.viewer, Role::Viewer), (t.admin, Role::Admin), (t.bystander, Role::Viewer)] {
+            let user = users::find(&app.db, id).await.unwrap().unwrap();
+            members::add(&app.db, &row, &user, role).await.unwrap();
+        }
+    }
+    let invitee = format!("invitee-{}@example.com", uuid::Uuid::new_v4().simple());
+    let (invitation, invitation_token) =
+        invitations::create(&app.db, site.id, &invitee, Role::Viewer).await.unwrap();
+    let (reset_token, _) = password_resets::create(&app.db, t.bystander).await.unwrap();
     let hour = 3_600_000;
-    let owner = auth_sessions::create(&app.db, owner_id, hour).await.unwrap();
-    let other = auth_sessions::create(&app.db, other_id, hour).await.unwrap();
+    let signed_in = |id| auth_sessions::create(&app.db, id, hour);
+    let (owner, other) = (signed_in(owner_id).await.unwrap(), signed_in(other_id).await.unwrap());
+    let (viewer, admin) = (signed_in(t.viewer).await.unwrap(), signed_in(t.admin).await.unwrap());
     Fixture {
         site: site.public_id,
         share_token,
@@ -282,18 +358,40 @@ async fn fixture(app: &TestApp, owner_id: i64, other_id: i64) -> Fixture {
         sites_key,
         events_key,
         events_key_id: events.id,
+        invitation_id: invitation.id,
+        invitation_token,
+        reset_token,
+        bystander: t.bystander,
         owner: (csrf_of(app, &owner).await, owner),
         other: (csrf_of(app, &other).await, other),
+        viewer: (csrf_of(app, &viewer).await, viewer),
+        admin: (csrf_of(app, &admin).await, admin),
     }
 }
 
 fn fill(template: &str, path: &str, f: &Fixture) -> String {
-    let id = if path.contains("/keys/") { f.events_key_id } else { f.share_id };
+    let id = if path.contains("/keys/") {
+        f.events_key_id
+    } else if path.contains("/invitations/") {
+        f.invitation_id
+    } else if path.contains("/users/{id}") {
+        f.bystander
+    } else {
+        f.share_id
+    };
+    let token = if path.contains("/invitations/") {
+        &f.invitation_token
+    } else if path.contains("/password-reset/") {
+        &f.reset_token
+    } else {
+        &f.share_token
+    };
+    let user_id = if path.contains("/members/") { f.bystander.to_string() } else { "someone".to_owned() };
     let filled = template
         .replace("{site}", &f.site)
         .replace("{id}", &id.to_string())
-        .replace("{token}", &f.share_token)
-        .replace("{user_id}", "someone")
+        .replace("{token}", token)
+        .replace("{user_id}", &user_id)
         .replace("{path:.*}", "no-such-file.js")
         .replace("{file}", "no-such-file.js");
     assert!(!filled.contains('{') || template.starts_with('{'), "add a substitution for a placeholder in {template}");
@@ -320,6 +418,8 @@ async fn request(app: &TestApp, entry: &Entry, who: Who, f: &Fixture) -> (u16, S
         SitesKey => req.bearer_auth(&f.sites_key),
         EventsKey => req.bearer_auth(&f.events_key),
         OtherAccount => signed_in(req, &f.other),
+        Viewer => signed_in(req, &f.viewer),
+        Admin => signed_in(req, &f.admin),
         Owner => signed_in(req, &f.owner),
     };
     let response = req.send().await.unwrap();
@@ -329,28 +429,32 @@ async fn request(app: &TestApp, entry: &Entry, who: Who, f: &Fixture) -> (u16, S
     (status, body.chars().take(200).collect())
 }
 
-/// A collector with the owner's and another account, both real tenants (ids returned).
-async fn two_tenants(label: &str) -> (TestApp, i64, i64) {
+/// A collector with the owner's and another account, both real tenants, and the three accounts that become
+/// members of target sites.
+async fn tenants(label: &str) -> (TestApp, Tenants) {
     let dir = temp_dir(label);
     let url = fresh_database(Db::Sqlite, &dir).await;
     let mut settings = settings(&url, Sessions::Memory, dir.join("data"));
     // The matrix itself sends many sign-ins and set-ups from one address; their limit has its own test.
     settings.limits.login_per_minute = 10_000;
     let app = spawn_app_with(settings).await;
-    let owner_id = users::create(&app.db, OWNER_EMAIL, PASSWORD).await.unwrap();
-    let other_id = users::create(&app.db, OTHER_EMAIL, PASSWORD).await.unwrap();
-    (app, owner_id, other_id)
+    let owner = users::create(&app.db, OWNER_EMAIL, PASSWORD).await.unwrap();
+    let other = users::create(&app.db, OTHER_EMAIL, PASSWORD).await.unwrap();
+    let viewer = users::create(&app.db, "viewer@example.com", PASSWORD).await.unwrap();
+    let admin = users::create(&app.db, "admin@example.com", PASSWORD).await.unwrap();
+    let bystander = users::create(&app.db, "bystander@example.com", PASSWORD).await.unwrap();
+    (app, Tenants { owner, other, viewer, admin, bystander })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_allows_exactly_whom_the_matrix_says() {
-    let (app, owner_id, other_id) = two_tenants("authz").await;
+    let (app, t) = tenants("authz").await;
     users::create(&app.db, "third@example.com", "third account password").await.unwrap();
     // The other account owns a site of its own: it is a real tenant, not an empty one.
     sites::create_owned(
         &app.db,
         sites::NewSite { domain: "other.example", public_id: None, timezone: None },
-        Some(other_id),
+        Some(t.other),
     )
     .await
     .unwrap();
@@ -358,7 +462,7 @@ async fn every_route_allows_exactly_whom_the_matrix_says() {
     let mut failures = Vec::new();
     for entry in MATRIX {
         for who in EVERYONE {
-            let f = fixture(&app, owner_id, other_id).await;
+            let f = fixture(&app, t, true).await;
             let (status, body) = request(&app, entry, who, &f).await;
             let allowed = entry.allowed.contains(&who);
             let ok = if status >= 500 {
@@ -384,16 +488,16 @@ async fn every_route_allows_exactly_whom_the_matrix_says() {
 /// that names a site answers it exactly as it answers an id no site has (same status, same body).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_credentials_cannot_tell_an_existing_site_from_an_unknown_one() {
-    let (app, owner_id, other_id) = two_tenants("authz-probe").await;
-    let target = fixture(&app, owner_id, other_id).await;
-    // Every credential of another tenant: its account, its site's keys and share link.
-    let prober = fixture(&app, other_id, owner_id).await;
+    let (app, t) = tenants("authz-probe").await;
+    let target = fixture(&app, t, false).await;
+    // Every credential of another tenant: its account, its site's keys, share link, viewer and admin.
+    let prober = fixture(&app, Tenants { owner: t.other, other: t.owner, ..t }, true).await;
     let aimed_at = |site: &str| Fixture { site: site.to_owned(), ..prober.clone() };
     let (existing, unknown) = (aimed_at(&target.site), aimed_at("zz-no-such-site"));
     let mut leaks = Vec::new();
     let names_a_site = |e: &&Entry| [Some(e.path), e.query, e.body].iter().flatten().any(|t| t.contains("{site}"));
     for entry in MATRIX.iter().filter(names_a_site) {
-        for who in [Share, StatsKey, SitesKey, EventsKey, Owner] {
+        for who in [Share, StatsKey, SitesKey, EventsKey, Viewer, Admin, Owner] {
             let on_existing = request(&app, entry, who, &existing).await;
             let on_unknown = request(&app, entry, who, &unknown).await;
             // A public endpoint's JSON may name the id it was asked about; nothing else may differ.
