@@ -10,8 +10,8 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use super::{confirm, output};
-use crate::store::entities::sites::Model as SiteRow;
 use crate::settings::Settings;
+use crate::store::entities::sites::Model as SiteRow;
 use crate::store::{password_resets, sites, users};
 use crate::wording::count;
 

@@ -144,7 +144,11 @@ pub fn is_password_attempt(method: &actix_web::http::Method, path: &str) -> bool
     let parts: Vec<&str> = rest.split('/').collect();
     matches!(
         parts.as_slice(),
-        ["auth", "login"] | ["auth", "setup"] | ["account", "password"] | ["invitations", _, "accept"] | ["password-reset", _]
+        ["auth", "login"]
+            | ["auth", "setup"]
+            | ["account", "password"]
+            | ["invitations", _, "accept"]
+            | ["password-reset", _]
     )
 }
 

@@ -139,10 +139,7 @@ pub async fn update_site(
 
 /// `DELETE /api/v1/sites/{site}`: the site and everything stored for it, its keys, share links, members and
 /// invitations included.
-pub async fn delete_site(
-    state: web::Data<AppState>,
-    access: SiteAccess<DeleteSite>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn delete_site(state: web::Data<AppState>, access: SiteAccess<DeleteSite>) -> Result<HttpResponse, ApiError> {
     let row = site_row(&state, &access.site.public_id).await?;
     sites::delete(&state.db, row.id).await?;
     state.ingest.pipeline.forget_site(row.id).await;

@@ -117,5 +117,6 @@ pub async fn transfer(
     let from = access.principal.account().map(|account| account.user.clone()).ok_or_else(ApiError::unauthorized)?;
     members::transfer(&state.db, row.id, &from, &to).await?;
     tracing::info!(site = %row.public_id, "site transferred to another account");
+    let row = site_row(&state, &row.public_id).await?;
     Ok(HttpResponse::Ok().json(json!({ "members": members::list(&state.db, &row).await? })))
 }

@@ -181,8 +181,7 @@ pub async fn remove(db: &impl ConnectionTrait, site_id: i64, user_id: i64) -> Re
 
 /// Ends every membership of an account (the account goes).
 pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: i64) -> Result<u64, StoreError> {
-    let result =
-        site_members::Entity::delete_many().filter(site_members::Column::UserId.eq(user_id)).exec(db).await?;
+    let result = site_members::Entity::delete_many().filter(site_members::Column::UserId.eq(user_id)).exec(db).await?;
     Ok(result.rows_affected)
 }
 
@@ -193,9 +192,10 @@ pub async fn transfer(db: &DatabaseConnection, site_id: i64, from: &User, to: &U
         return Err(StoreError::Invalid(format!("{} owns this site already", to.email)));
     }
     let txn = db.begin().await?;
-    let site = site_rows::Entity::find_by_id(site_id).one(&txn).await?.ok_or_else(|| {
-        StoreError::Invalid("the site was deleted meanwhile".into())
-    })?;
+    let site = site_rows::Entity::find_by_id(site_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| StoreError::Invalid("the site was deleted meanwhile".into()))?;
     let mut active: site_rows::ActiveModel = site.clone().into();
     active.owner_user_id = Set(Some(to.id));
     active.update(&txn).await?;

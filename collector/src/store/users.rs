@@ -11,8 +11,8 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::{auth_sessions, members, password_resets};
 use super::entities::users;
+use super::{auth_sessions, members, password_resets};
 use super::{now_ms, StoreError};
 
 pub const MIN_PASSWORD: usize = 10;

@@ -129,7 +129,10 @@ const MATRIX: &[Entry] = &[
     },
     entry("GET", "/api/v1/users", OWNER),
     entry("POST", "/api/v1/users/{id}/reset-link", OWNER),
-    Entry { body: Some(r#"{"password":"a long enough password"}"#), ..entry("POST", "/api/v1/password-reset/{token}", PUBLIC) },
+    Entry {
+        body: Some(r#"{"password":"a long enough password"}"#),
+        ..entry("POST", "/api/v1/password-reset/{token}", PUBLIC)
+    },
     // Stats.
     Entry {
         body: Some(r#"{"site":"{site}","metrics":["visitors"],"date_range":"7d"}"#),
@@ -343,8 +346,7 @@ async fn fixture(app: &TestApp, t: Tenants, with_members: bool) -> Fixture {
         }
     }
     let invitee = format!("invitee-{}@example.com", uuid::Uuid::new_v4().simple());
-    let (invitation, invitation_token) =
-        invitations::create(&app.db, site.id, &invitee, Role::Viewer).await.unwrap();
+    let (invitation, invitation_token) = invitations::create(&app.db, site.id, &invitee, Role::Viewer).await.unwrap();
     let (reset_token, _) = password_resets::create(&app.db, t.bystander).await.unwrap();
     let hour = 3_600_000;
     let signed_in = |id| auth_sessions::create(&app.db, id, hour);

@@ -23,4 +23,5 @@ mod redis_server;
 mod session_contract;
 mod session_outage;
 mod sessions;
+mod teams;
 mod user_agents;

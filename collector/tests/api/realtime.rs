@@ -222,6 +222,32 @@ async fn a_stream_ends_within_seconds_of_its_credential_being_revoked() {
     assert!(by_cookie.ends_within(REVOCATION_TAKES_AT_MOST).await, "signing out ends the sign-in's stream");
 }
 
+/// A member watching a site live stops seeing it within seconds of being removed from it, and a viewer's
+/// stream ends as soon as they leave — without signing out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_members_stream_ends_within_seconds() {
+    let app = spawn_app(Db::Sqlite, Sessions::Memory).await;
+    let owner_id = users::create(&app.db, "owner@example.com", "a long enough password").await.unwrap();
+    let viewer_id = users::create(&app.db, "viewer@example.com", "a long enough password").await.unwrap();
+    let (owner, viewer) = (app.sign_in(owner_id).await, app.sign_in(viewer_id).await);
+    let site = app.site.clone();
+    let invite = json!({"email": "viewer@example.com", "role": "viewer"});
+    let invited = app.signed_in(&owner, Method::POST, &format!("/api/v1/sites/{site}/invitations")).json(&invite);
+    assert_eq!(invited.send().await.unwrap().status(), 201);
+    let (watching_cookie, owners_cookie) =
+        (format!("footfall_session={}", viewer.cookie), format!("footfall_session={}", owner.cookie));
+    let mut by_viewer = app.open_stream(&site, |r| r.header("cookie", watching_cookie)).await;
+    let mut by_owner = app.open_stream(&site, |r| r.header("cookie", owners_cookie)).await;
+
+    let removal = format!("/api/v1/sites/{site}/members/{viewer_id}");
+    assert_eq!(app.signed_in(&owner, Method::DELETE, &removal).send().await.unwrap().status(), 204);
+    assert!(by_viewer.ends_within(REVOCATION_TAKES_AT_MOST).await, "the removed member's stream ends");
+    assert_eq!(app.send_as("198.51.100.32", &pageview(&site, "/still-watched")).await.status(), 202);
+    assert_eq!(by_owner.next_data(Duration::from_secs(5)).await["visitors"], 1, "the owner's goes on");
+    let again = app.signed_in(&viewer, Method::GET, &format!("/api/v1/sites/{site}/realtime")).send().await.unwrap();
+    assert_eq!(again.status(), 404, "and the sign-in no longer reaches the site at all");
+}
+
 /// A public id is free again once its site is deleted. Account A deletes site `xt` while a visitor is on it
 /// and A watches it live; account B creates a site `xt`. A's stream ends, and B's new site has nobody on it
 /// and none of the old site's pages — whichever session store holds presence.
