@@ -155,7 +155,9 @@ export async function request(method, path, { body, query, signal } = {}) {
   }
   if (!response.ok) {
     const error = await errorFrom(response);
-    if (response.status === 401 && auth.mode !== 'share' && !path.startsWith('/auth/')) onUnauthorized(error);
+    // A refused sign-in, or a refused password on an invitation, is an answer to show, not a session that ended.
+    const asksPassword = path.startsWith('/auth/') || path.startsWith('/invitations/');
+    if (response.status === 401 && auth.mode !== 'share' && !asksPassword) onUnauthorized(error);
     throw error;
   }
   if (response.status === 204) return null;
@@ -170,7 +172,7 @@ export async function request(method, path, { body, query, signal } = {}) {
 
 // ---- auth -------------------------------------------------------------------------------------------------
 
-/** `{setup_required, user, csrf_header, csrf_token}`. */
+/** `{setup_required, user: {email, id, is_admin}, principal, csrf_header, csrf_token}`. */
 export async function authStatus(signal) {
   const status = await request('GET', '/auth/status', { signal });
   rememberCsrf(status);
@@ -424,4 +426,80 @@ export function createApiKey({ scope, site }) {
 
 export function deleteApiKey(id) {
   return request('DELETE', `/keys/${encodeURIComponent(id)}`);
+}
+
+// ---- people, invitations and passwords ----------------------------------------------------------------------
+
+/** `{members: [{user_id, email, role, since}], invitations: [{id, email, role, created_at, expires_at}]}`. */
+export async function members(site, signal) {
+  const answer = (await request('GET', sitePath(site, '/members'), { signal })) || {};
+  return { members: list(answer, 'members'), invitations: list(answer, 'invitations') };
+}
+
+export function setMemberRole(site, userId, role) {
+  return request('PATCH', sitePath(site, `/members/${encodeURIComponent(userId)}`), { body: { role } });
+}
+
+/** Removes a member, or (with one's own id) leaves the site. */
+export function removeMember(site, userId) {
+  return request('DELETE', sitePath(site, `/members/${encodeURIComponent(userId)}`));
+}
+
+/** `{member}` for an existing account, `{invitation, url}` (the one-time link, shown once) for a new email. */
+export function invite(site, { email, role }) {
+  return request('POST', sitePath(site, '/invitations'), { body: { email, role } });
+}
+
+export function revokeInvitation(site, id) {
+  return request('DELETE', sitePath(site, `/invitations/${encodeURIComponent(id)}`));
+}
+
+export function transferSite(site, email) {
+  return request('POST', sitePath(site, '/transfer'), { body: { email } });
+}
+
+/** A one-time link the server made, absolute (the server answers a relative one when it cannot tell its host). */
+export function absoluteUrl(url) {
+  return new URL(String(url), location.origin).href;
+}
+
+const TOKEN = /^ff[ir]_[0-9a-f]{64}$/;
+
+/** The token of an invitation (`#/invite/TOKEN`) or reset link (`#/reset/TOKEN`) this page was opened with. */
+export function linkFromLocation() {
+  const match = location.hash.match(/^#\/(invite|reset)\/([^/?#]+)$/);
+  return match && TOKEN.test(match[2]) ? { kind: match[1], token: match[2] } : null;
+}
+
+/** `{site: {id, domain}, role, email, expires_at, account_exists}`. */
+export function invitation(token, signal) {
+  return request('GET', `/invitations/${encodeURIComponent(token)}`, { signal });
+}
+
+/** Joins the site (creating the account when it is new) and signs in as the invited account. */
+export async function acceptInvitation(token, password) {
+  const answer = await request('POST', `/invitations/${encodeURIComponent(token)}/accept`, { body: { password } });
+  rememberCsrf(answer);
+  forgetApiKey();
+  return answer;
+}
+
+/** Changes the signed-in account's password; its other sign-ins end. */
+export function changePassword(current, next) {
+  return request('POST', '/account/password', { body: { current, new: next } });
+}
+
+/** The instance's accounts (for its administrator). */
+export async function users(signal) {
+  return list(await request('GET', '/users', { signal }), 'users');
+}
+
+/** `{url, expires_at}`: a one-time password reset link for account `id`, valid one hour. */
+export function resetLink(id) {
+  return request('POST', `/users/${encodeURIComponent(id)}/reset-link`);
+}
+
+/** Sets the password of the account a reset link is for → `{email}`. */
+export function redeemReset(token, password) {
+  return request('POST', `/password-reset/${encodeURIComponent(token)}`, { body: { password } });
 }

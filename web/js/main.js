@@ -5,6 +5,7 @@ import * as api from './api.js';
 import { permissions } from './access.js';
 import { clear, errorBox, h } from './dom.js';
 import { link, navigate, onStateChange, readState, urlFor } from './state.js';
+import { renderInvite, renderReset } from './views/account.js';
 import { renderLogin, renderSetup } from './views/auth.js';
 import { renderBots } from './views/bots.js';
 import { renderConversions } from './views/conversions.js';
@@ -28,7 +29,7 @@ const NAV = [
 
 /** The screens this visitor can use: reports need stats:read; settings are not for share links. */
 function screens() {
-  const may = permissions(app.principal);
+  const may = permissions(app.principal, app.sites);
   return NAV.filter((n) => (n.report ? may.readStats : !app.readOnly));
 }
 
@@ -73,6 +74,9 @@ async function boot() {
       return;
     }
   }
+  // A one-time link (#/invite/TOKEN, #/reset/TOKEN) opens its own page, signed in or not.
+  const oneTime = api.linkFromLocation();
+  if (oneTime) return openLink(oneTime, status);
   if (status && status.setup_required) {
     renderSetup(main, { onSignedIn: boot });
     return;
@@ -90,13 +94,40 @@ async function boot() {
   showLogin(null);
 }
 
-function showLogin(notice) {
+/** The page of an invitation or reset link; afterwards the link leaves the address (it works once). */
+function openLink({ kind, token }, status) {
+  clear(topbar, h('div', { class: 'topbar-inner' }, brand()));
+  const leave = (search) => history.replaceState(null, '', `/${search}`);
+  if (kind === 'invite') {
+    document.title = 'Invitation · Footfall';
+    return renderInvite(main, {
+      token,
+      signedInAs: status && status.user ? status.user.email : null,
+      onJoined: (site) => {
+        leave(site ? `?site=${encodeURIComponent(site)}` : '');
+        boot();
+      },
+    });
+  }
+  document.title = 'New password · Footfall';
+  renderReset(main, {
+    token,
+    onDone: (email) => {
+      leave('');
+      showLogin(null, { message: 'Your password is set. Sign in with it.', email });
+    },
+  });
+}
+
+function showLogin(notice, { message, email } = {}) {
   app.ready = false;
   stopView();
   clear(topbar, h('div', { class: 'topbar-inner' }, brand()));
   document.title = 'Sign in · Footfall';
   renderLogin(main, {
     notice,
+    message,
+    email,
     onSignedIn: boot,
     onApiKey: (site) => {
       if (site) history.replaceState(null, '', urlFor(readState(), { site }));
@@ -159,8 +190,9 @@ function renderTopbar(state, site) {
     const select = h(
       'select',
       { id: 'site-select', class: 'select site-select' },
-      app.sites.map((s) => h('option', { value: s.id, selected: site && s.id === site.id }, s.domain)),
-      permissions(app.principal).addSite ? h('option', { value: '__add__' }, '+ Add a site…') : null,
+      // A site the account does not own says how it reaches it.
+      app.sites.map((s) => h('option', { value: s.id, selected: site && s.id === site.id }, s.role && s.role !== 'owner' ? `${s.domain} (${s.role})` : s.domain)),
+      permissions(app.principal, app.sites).addSite ? h('option', { value: '__add__' }, '+ Add a site…') : null,
     );
     select.addEventListener('change', () => {
       if (select.value === '__add__') navigate({ view: 'add-site', session: null, offset: 0 });
@@ -262,8 +294,8 @@ function render(state) {
     const now = readState();
     renderTopbar(now, chooseSite(now));
   };
-  const may = permissions(app.principal);
-  const ctx = { state, site, sites: app.sites, readOnly: app.readOnly, principal: app.principal, may, signal: controller.signal, reloadSites: sitesChanged };
+  const may = permissions(app.principal, app.sites);
+  const ctx = { state, site, sites: app.sites, user: app.user, readOnly: app.readOnly, principal: app.principal, may, signal: controller.signal, reloadSites: sitesChanged };
   const usable = screens();
   const entry = usable.find((n) => n.view === state.view) || usable[0];
   if (state.view === 'add-site' && may.addSite) {

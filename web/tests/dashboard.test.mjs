@@ -1,8 +1,9 @@
 // The dashboard in real Chromium against a real collector (the debug binary, SQLite, fresh data directory):
 // first run (account, site, snippet, first page view), the overview's numbers equal the API's, filters in the
 // URL, the real-time count following the SSE stream, hostile values in every tracked field shown as text only,
-// a session timeline, conversions, the bot ledger, a read-only share link, and no dialog, console error or CSP
-// violation anywhere. Every run saves screenshots of the main screens into test-artifacts/dashboard/ (look at
+// a session timeline, conversions, the bot ledger, a read-only share link, teams (an invitation accepted on its
+// page, a viewer's read-only dashboard, a password reset link), and no dialog, console error or CSP violation
+// anywhere. Every run saves screenshots of the main screens into test-artifacts/dashboard/ (look at
 // them after changing the CSS). Run: `cargo build -p footfall-collector && node --test web/tests/`
 // (playwright-core comes from tracker-wasm's dev dependencies: `npm ci` there; Chromium is Debian's). A build
 // in another target directory is found through cargo's own CARGO_TARGET_DIR.
@@ -605,6 +606,111 @@ test('a sites:write key changes its site\'s settings, and leaves keys and share 
   await p.getByRole('button', { name: 'Save' }).click();
   await p.getByText('Saved.').waitFor();
   await p.context().close();
+});
+
+const COLLEAGUE = 'colleague@example.com';
+const COLLEAGUE_PASSWORD = 'the colleague chose this';
+
+test('the owner invites a colleague; the link opens a page that creates the account, joins and works once', async () => {
+  await page.goto(`${api}/?site=${siteId}&view=settings`);
+  const people = page.locator('section[aria-label="People"]');
+  await people.getByText(EMAIL).waitFor();
+  await people.getByLabel('Email', { exact: true }).fill(COLLEAGUE);
+  await people.getByLabel('Role').selectOption('viewer');
+  await people.getByRole('button', { name: 'Invite' }).click();
+  const link = await people.locator('textarea[aria-label="Invitation link"]').inputValue();
+  assert.match(link, new RegExp(`^${api}/#/invite/ffi_[0-9a-f]{64}$`));
+  await people.getByRole('list', { name: 'Pending invitations' }).getByText(COLLEAGUE).waitFor();
+  await settled(page);
+  await people.screenshot({ path: '/tmp/teams-people.png', animations: 'disabled', caret: 'hide' });
+  await shot(page, '19-settings-people');
+
+  // The colleague opens the link on a phone, chooses a password with the keyboard, and is in.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-US' });
+  const colleague = await phone.newPage();
+  await watch(colleague, 'invited');
+  await colleague.goto(link);
+  await colleague.getByRole('heading', { name: 'Join portfolio.example' }).waitFor();
+  assert.match(await colleague.locator('.auth-card').textContent(), /invited as a viewer of portfolio\.example/);
+  await shot(colleague, '20-invitation-phone');
+  await colleague.screenshot({ path: '/tmp/teams-invite-phone.png', animations: 'disabled', caret: 'hide' });
+  await colleague.getByLabel('Choose a password').fill(COLLEAGUE_PASSWORD);
+  await colleague.keyboard.press('Enter');
+  await colleague.waitForURL(new RegExp(`/\\?site=${siteId}$`));
+  await colleague.locator('.card-value').first().waitFor();
+  assert.equal(await colleague.locator('.account-email').textContent(), COLLEAGUE);
+
+  // Once only: the same link now says so.
+  await colleague.goto(link);
+  await colleague.getByRole('heading', { name: 'This invitation cannot be used' }).waitFor();
+  await phone.close();
+  await page.reload();
+  const member = people.getByRole('list', { name: 'Members' }).getByRole('listitem').filter({ hasText: COLLEAGUE });
+  assert.equal(await member.getByLabel(`Role of ${COLLEAGUE}`).inputValue(), 'viewer');
+  assert.equal(await people.getByRole('list', { name: 'Pending invitations' }).count(), 0);
+  await settled(page);
+  await people.screenshot({ path: '/tmp/teams-people-members.png', animations: 'disabled', caret: 'hide' });
+});
+
+test('a viewer signs in to a read-only dashboard: every report, no settings forms, no Save buttons', async () => {
+  const viewerContext = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'en-US' });
+  const viewer = await viewerContext.newPage();
+  await watch(viewer, 'viewer');
+  await viewer.goto(`${api}/?site=${siteId}&period=30d`);
+  await viewer.getByLabel('Email').fill(COLLEAGUE);
+  await viewer.getByLabel('Password').fill(COLLEAGUE_PASSWORD);
+  await viewer.getByRole('button', { name: 'Sign in' }).click();
+  await waitFor('cards', async () => !(await card(viewer, 'Unique visitors').textContent()).includes('…'));
+  const answer = await apiQuery({ site: siteId, metrics: ['visitors'], date_range: '30d' });
+  assert.equal(await card(viewer, 'Unique visitors').textContent(), formatInt(answer.results[0].metrics[0]), 'the same numbers as the owner');
+  assert.deepEqual(await viewer.locator('.nav-link').allTextContents(), ['Overview', 'Real time', 'Sessions', 'Conversions', 'Bots', 'Settings']);
+  assert.match(await viewer.locator('#site-select option:checked').textContent(), /portfolio\.example \(viewer\)/);
+  await settled(viewer);
+  await viewer.screenshot({ path: '/tmp/teams-viewer-overview.png', animations: 'disabled', caret: 'hide' });
+  await viewer.locator('.nav-link', { hasText: 'Sessions' }).click();
+  await viewer.locator('table.sessions tbody a').first().waitFor();
+
+  await viewer.locator('.nav-link', { hasText: 'Settings' }).click();
+  await viewer.getByRole('heading', { name: /^Settings/ }).waitFor();
+  await settled(viewer);
+  assert.equal(await viewer.getByRole('button', { name: 'Save' }).count(), 0);
+  for (const section of ['Site settings', 'Tracking snippet', 'Share links', 'API keys', 'People', 'Share links and API keys', 'Accounts']) {
+    assert.equal(await viewer.locator(`section[aria-label="${section}"]`).count(), 0, `no ${section} for a viewer`);
+  }
+  assert.match(await viewer.locator('section[aria-label="Your access"]').textContent(), /You are a viewer of portfolio\.example/);
+  assert.equal(await viewer.locator('.error').count(), 0, String(await viewer.locator('.error').allTextContents()));
+  await viewer.screenshot({ path: '/tmp/teams-viewer.png', fullPage: true, animations: 'disabled', caret: 'hide' });
+  await shot(viewer, '21-settings-viewer');
+
+  // Their own password, under "Your account".
+  await viewer.getByLabel('Current password').fill(COLLEAGUE_PASSWORD);
+  await viewer.getByLabel('New password').fill('the colleague changed it');
+  await viewer.getByRole('button', { name: 'Change password' }).click();
+  await viewer.getByText('Password changed. Your other sign-ins have ended.').waitFor();
+  await viewer.goto(`${api}/?site=${siteId}&view=overview`);
+  await viewer.locator('.card-value').first().waitFor();
+  assert.deepEqual(await markupProblems(viewer, ['portfolio.example']), []);
+  await viewerContext.close();
+});
+
+test('the administrator makes a one-time reset link; it sets a new password and leads to the sign-in form', async () => {
+  await page.goto(`${api}/?site=${siteId}&view=settings`);
+  const accounts = page.locator('section[aria-label="Accounts"]');
+  await accounts.getByRole('button', { name: `Make a password reset link for ${COLLEAGUE}` }).click();
+  const link = await accounts.locator('textarea[aria-label="Password reset link"]').inputValue();
+  assert.match(link, new RegExp(`^${api}/#/reset/ffr_[0-9a-f]{64}$`));
+  const other = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'en-US' });
+  const p = await other.newPage();
+  await watch(p, 'reset');
+  await p.goto(link);
+  await p.getByLabel('New password').fill('reset by the administrator');
+  await p.getByRole('button', { name: 'Set password' }).click();
+  await p.getByText('Your password is set. Sign in with it.').waitFor();
+  assert.equal(await p.getByLabel('Email').inputValue(), COLLEAGUE);
+  await p.getByLabel('Password').fill('reset by the administrator');
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.locator('.card-value').first().waitFor();
+  await other.close();
 });
 
 test('signing out returns to the sign-in form, and no page logged an error or a CSP violation', async () => {

@@ -3,8 +3,8 @@
 import * as api from '../api.js';
 import { clear, errorBox, h } from '../dom.js';
 
-function credentialsForm({ title, lead, submitLabel, newPassword, onSubmit }) {
-  const email = h('input', { id: 'auth-email', type: 'email', name: 'email', required: true, autocomplete: 'username' });
+function credentialsForm({ title, lead, submitLabel, newPassword, onSubmit, email: known }) {
+  const email = h('input', { id: 'auth-email', type: 'email', name: 'email', required: true, autocomplete: 'username', value: known || undefined });
   const password = h('input', {
     id: 'auth-password',
     type: 'password',
@@ -45,7 +45,7 @@ function credentialsForm({ title, lead, submitLabel, newPassword, onSubmit }) {
     message,
     submit,
   );
-  return { form, focus: () => email.focus() };
+  return { form, focus: () => (known ? password : email).focus() };
 }
 
 function apiKeyForm(onDone) {
@@ -92,8 +92,10 @@ export function renderSetup(root, { onSignedIn }) {
   focus();
 }
 
-export function renderLogin(root, { onSignedIn, onApiKey, notice }) {
+/** The sign-in form; `notice`: why it is shown (an ended session, as an error), `message`: a neutral note. */
+export function renderLogin(root, { onSignedIn, onApiKey, notice, message, email }) {
   const { form, focus } = credentialsForm({
+    email,
     title: 'Sign in',
     submitLabel: 'Sign in',
     onSubmit: async (email, password) => {
@@ -101,6 +103,7 @@ export function renderLogin(root, { onSignedIn, onApiKey, notice }) {
       onSignedIn();
     },
   });
-  clear(root, h('div', { class: 'auth-card panel' }, notice ? errorBox(notice) : null, form, apiKeyForm(onApiKey)));
+  const note = message ? h('p', { class: 'ok-text', role: 'status' }, message) : null;
+  clear(root, h('div', { class: 'auth-card panel' }, notice ? errorBox(notice) : null, note, form, apiKeyForm(onApiKey)));
   focus();
 }

@@ -1,20 +1,33 @@
-// Settings for the chosen site (PATCH /api/v1/sites/{site}), its share links, and API keys. Not shown to
-// share-link visitors (read-only). An API key sees what its scope allows (`ctx.may`, from access.js): a
-// stats:read key reads the settings, a sites:write key changes its site's; credentials are an account's.
+// Settings for the chosen site (PATCH /api/v1/sites/{site}), its share links, API keys and people, and the
+// signed-in account's own (password; the accounts list for the instance's administrator). Not shown to
+// share-link visitors (read-only). What is offered follows `ctx.may` (access.js): a stats:read key reads the
+// settings, a sites:write key changes its site's; an account acts by its role on the site — the owner and
+// admins manage it, a viewer sees no settings forms at all, only its access and its account.
 import { readOnlyReason } from '../access.js';
 import * as api from '../api.js';
-import { clear, copyField, errorBox, h, isAbort } from '../dom.js';
+import { append, clear, copyField, errorBox, h, isAbort } from '../dom.js';
 import { formatDateTime } from '../format.js';
+import { accountPanel, accountsPanel } from './account.js';
+import { peoplePanel, viewerNote } from './people.js';
 import { snippetSection, timezoneList } from './sites.js';
 
 export function renderSettings(root, ctx) {
   const { site, signal } = ctx;
-  root.append(
+  const viewer = ctx.may.role(site.id) === 'viewer';
+  const siteSections = viewer
+    ? [viewerNote(ctx)]
+    : [
+        h('section', { class: 'panel', 'aria-label': 'Tracking snippet' }, h('h2', { class: 'panel-title' }, 'Tracking snippet'), snippetSection(site, signal, { check: ctx.may.readStats })),
+        siteForm(ctx),
+        ...(ctx.may.manageCredentials(site.id) ? [shareLinksPanel(ctx), apiKeysPanel(ctx)] : ctx.may.account ? [] : [credentialsNote()]),
+        ctx.may.managePeople(site.id) ? peoplePanel(ctx) : null,
+      ];
+  append(root, [
     h('h1', { class: 'view-title' }, `Settings · ${site.domain}`),
-    h('section', { class: 'panel', 'aria-label': 'Tracking snippet' }, h('h2', { class: 'panel-title' }, 'Tracking snippet'), snippetSection(site, signal, { check: ctx.may.readStats })),
-    siteForm(ctx),
-    ...(ctx.may.manageCredentials ? [shareLinksPanel(ctx), apiKeysPanel(ctx)] : [credentialsNote()]),
-  );
+    siteSections,
+    ctx.may.account ? accountPanel(ctx) : null,
+    ctx.may.account && ctx.user && ctx.user.is_admin ? accountsPanel(ctx) : null,
+  ]);
   return null;
 }
 
@@ -278,7 +291,7 @@ function apiKeysPanel(ctx) {
   const siteSelect = h(
     'select',
     { id: 'key-site', class: 'select' },
-    ctx.sites.map((s) => h('option', { value: s.id, selected: s.id === ctx.site.id }, s.domain)),
+    ctx.sites.filter((s) => ctx.may.manageCredentials(s.id)).map((s) => h('option', { value: s.id, selected: s.id === ctx.site.id }, s.domain)),
   );
   const submit = h('button', { type: 'submit', class: 'button' }, 'Create key');
   const form = h(
