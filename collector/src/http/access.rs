@@ -202,3 +202,57 @@ impl FromRequest for InstanceAdmin {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::keys::ApiKey;
+    use crate::store::users::User;
+
+    const SITE: i64 = 7;
+
+    fn account(role: Role) -> Principal {
+        Principal::User(Account {
+            user: User { id: 3, email: "a@example.com".into(), is_admin: false },
+            roles: [(SITE, role)].into_iter().collect(),
+            session_id: 1,
+        })
+    }
+
+    /// Which of the site's requirements a principal meets, in the order of the module's list.
+    fn meets(principal: &Principal) -> [bool; 8] {
+        [
+            StatsRead::permits(principal, SITE),
+            PersonalData::permits(principal, SITE),
+            SiteSettings::permits(principal, SITE),
+            Manage::permits(principal, SITE),
+            ManagerAccount::permits(principal, SITE),
+            DeleteSite::permits(principal, SITE),
+            SiteOwner::permits(principal, SITE),
+            SiteAccount::permits(principal, SITE),
+        ]
+    }
+
+    #[test]
+    fn each_role_meets_exactly_its_requirements() {
+        // StatsRead, PersonalData, SiteSettings, Manage, ManagerAccount, DeleteSite, SiteOwner, SiteAccount
+        assert_eq!(meets(&account(Role::Owner)), [true; 8]);
+        assert_eq!(meets(&account(Role::Admin)), [true, true, true, true, true, false, false, true]);
+        assert_eq!(meets(&account(Role::Viewer)), [true, true, true, false, false, false, false, true]);
+        let key = Principal::Key(ApiKey { id: 1, scope: Scope::SitesWrite, site_id: Some(SITE) });
+        assert_eq!(meets(&key), [false, false, true, true, false, true, false, false], "a key is no account");
+        let elsewhere = Principal::User(Account {
+            user: User { id: 4, email: "b@example.com".into(), is_admin: true },
+            roles: Default::default(),
+            session_id: 2,
+        });
+        assert_eq!(meets(&elsewhere), [false; 8], "not even the instance's administrator reaches others' sites");
+    }
+
+    #[test]
+    fn anyone_may_leave_and_only_managers_remove_others() {
+        assert!(may_remove_member(&account(Role::Viewer), SITE, 3).is_ok(), "a viewer leaves");
+        assert!(may_remove_member(&account(Role::Viewer), SITE, 4).is_err());
+        assert!(may_remove_member(&account(Role::Admin), SITE, 4).is_ok());
+    }
+}
