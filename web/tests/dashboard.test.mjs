@@ -650,6 +650,24 @@ test('the owner invites a colleague; the link opens a page that creates the acco
   assert.equal(await people.getByRole('list', { name: 'Pending invitations' }).count(), 0);
   await settled(page);
   await people.screenshot({ path: '/tmp/teams-people-members.png', animations: 'disabled', caret: 'hide' });
+
+  // On a phone the people fit the screen too.
+  const owners = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-US', storageState: await context.storageState(),
+  });
+  const small = await owners.newPage();
+  await watch(small, 'owner phone');
+  await small.goto(`${api}/?site=${siteId}&view=settings`);
+  const list = small.locator('section[aria-label="People"]').getByRole('list', { name: 'Members' });
+  await list.getByText(COLLEAGUE).waitFor();
+  await settled(small);
+  const width = await small.evaluate(() => window.innerWidth);
+  const wide = await small.evaluate((w) => [...document.querySelectorAll('body *')]
+    .filter((el) => el.getBoundingClientRect().right > w + 0.5)
+    .map((el) => `${el.localName}.${el.className}`), width);
+  assert.deepEqual(wide, [], 'nothing reaches past the right edge');
+  await small.locator('section[aria-label="People"]').screenshot({ path: '/tmp/teams-people-phone.png', animations: 'disabled', caret: 'hide' });
+  await owners.close();
 });
 
 test('a viewer signs in to a read-only dashboard: every report, no settings forms, no Save buttons', async () => {

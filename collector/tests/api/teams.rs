@@ -276,6 +276,14 @@ async fn expired_revoked_and_replaced_invitations_are_refused() {
     let (status, body, _) = team.accept(&pending, Some("not the password")).await;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("invalid_credentials")));
     assert_eq!(team.accept(&pending, Some(PASSWORD)).await.0, 200);
+    // Signed in as the invited account, no password is asked (the CSRF token is, as for every signed-in write).
+    let signed = link(&team.invite(&owner, "signed@example.com", "viewer").await.1);
+    let (_, person) = team.account("signed@example.com").await;
+    let accept = format!("/api/v1/invitations/{signed}/accept");
+    let forged = Person { csrf: "not the token".into(), ..person.clone() };
+    assert_eq!(team.call(Some(&forged), Method::POST, &accept, Some(json!({}))).await.0, 403);
+    let (status, joined) = team.call(Some(&person), Method::POST, &accept, Some(json!({}))).await;
+    assert_eq!((status, joined["user"]["email"].as_str()), (200, Some("signed@example.com")), "{joined}");
 }
 
 async fn the_owner_transfers_the_site_and_stays_as_an_admin(db: Db) {
