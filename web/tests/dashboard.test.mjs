@@ -666,6 +666,11 @@ test('the owner invites a colleague; the link opens a page that creates the acco
     .filter((el) => el.getBoundingClientRect().right > w + 0.5)
     .map((el) => `${el.localName}.${el.className}`), width);
   assert.deepEqual(wide, [], 'nothing reaches past the right edge');
+  const spilling = await small.locator('section[aria-label="People"]').evaluate((section) => {
+    const edge = section.getBoundingClientRect().right;
+    return [...section.querySelectorAll('*')].filter((el) => el.getBoundingClientRect().right > edge + 0.5).map((el) => `${el.localName}#${el.id}`);
+  });
+  assert.deepEqual(spilling, [], 'every field stays inside its panel');
   await small.locator('section[aria-label="People"]').screenshot({ path: '/tmp/teams-people-phone.png', animations: 'disabled', caret: 'hide' });
   await owners.close();
 });

@@ -6,9 +6,10 @@ import * as api from '../api.js';
 import { clear, copyField, errorBox, h, isAbort } from '../dom.js';
 import { formatDateTime } from '../format.js';
 
+// Short, so a role select fits beside an email on a phone; the panel's hint says what each role may do.
 const ROLES = [
-  ['viewer', 'Viewer — reads every report'],
-  ['admin', 'Admin — also changes settings and people'],
+  ['viewer', 'Viewer'],
+  ['admin', 'Admin'],
 ];
 
 function roleSelect(id, selected, label) {
