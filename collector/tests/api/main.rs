@@ -14,6 +14,7 @@ mod export;
 mod hostile;
 mod ingest;
 mod malformed;
+mod migrations;
 mod openapi;
 mod privacy;
 mod query;
