@@ -7,6 +7,7 @@ mod analytics;
 mod authz;
 mod cli;
 mod demo;
+mod dist;
 mod durability;
 mod edge;
 mod enrichment;
