@@ -10,12 +10,13 @@
 #   bench/query.sh sqlite VISITORS      a fresh SQLite file
 # About 6.7 events per demo visitor: 150000 visitors ≈ 1 M events, 1500000 ≈ 10 M.
 # KEEP=1 keeps the database and prints its URL (PostgreSQL: for bench/ingest.sh stored; both: to rerun
-# target/release/examples/query_bench against the same data before and after a change).
+# target/release/examples/query_bench against the same data before and after a change). SHAPES_ONLY=1 skips the
+# end-of-day modes; SHAPE_ROUNDS=n sets the rounds of every shape (default 5: the filtered shapes take seconds).
 set -euo pipefail
 store=${1:-postgres}
 visitors=${2:-150000}
 root=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p footfall-collector --bin footfall --example query_bench
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p footfall-collector --bin footfall --example query_bench --example shapes_bench
 bin="$root/target/release"
 work=$(mktemp -d /tmp/footfall-qbench.XXXXXX)
 export FOOTFALL_DATA_DIR="$work/data" FOOTFALL_LOG=warn
@@ -38,10 +39,15 @@ echo "== rollups"
 if [ "$store" = postgres ]; then psql -q -h 127.0.0.1 -U postgres -c "VACUUM ANALYZE" "$db"; fi
 echo "== overview set"
 "$bin/examples/query_bench" "$site" 20
+echo "== every shape a user clicks: the overview set under each filter and in another zone, breakdowns, hours, sessions"
+"$bin/examples/shapes_bench" "$site" "${SHAPE_ROUNDS:-5}"
+if [ "${SHAPES_ONLY:-0}" = 1 ]; then END_OF_DAY_MODES=0; fi
+if [ "${END_OF_DAY_MODES:-1}" = 1 ]; then
 echo "== overview set at the end of a day: yesterday's settled part to the cut the job reaches at 23:59, the visits after it raw"
 END_OF_DAY=settled "$bin/examples/query_bench" "$site" 20
 echo "== overview set at the end of a day without its settled part (yesterday, a whole day of traffic, read raw)"
 END_OF_DAY=raw "$bin/examples/query_bench" "$site" 20
+fi
 if [ "$store" = postgres ]; then
   psql -h 127.0.0.1 -U postgres -Atc "SELECT 'database size: ' || pg_size_pretty(pg_database_size('$db'))" postgres
   if [ "${KEEP:-0}" = 1 ]; then

@@ -217,7 +217,16 @@ fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
         return Ok(existing.trim().to_owned());
     }
     let key = hex::encode(rand::random::<[u8; 32]>());
-    std::fs::write(path, &key).with_context(|| format!("cannot write {}", path.display()))?;
+    // Readable by the collector's user only: whoever reads it can link user ids to their hashes.
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(key.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(key)
 }
 
@@ -269,4 +278,20 @@ fn connections_per_worker(workers: usize, reserved: u64) -> usize {
     let per_worker = total.saturating_sub(reserved) / workers.max(1) as u64;
     tracing::info!(open_files = total, per_worker, "client connections per HTTP worker");
     per_worker.clamp(16, 25_000) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_generated_secret_key_is_readable_by_its_owner_only_and_kept_across_starts() {
+        let dir = std::env::temp_dir().join(format!("footfall-secret-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("secret.key");
+        let first = super::read_or_create_secret(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(super::read_or_create_secret(&path).unwrap(), first, "the next start reads the same key");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -36,6 +36,10 @@ pub async fn run(settings: &Settings, to: Option<PathBuf>) -> anyhow::Result<()>
     }
     match &settings.secret_key {
         Some(_) => eprintln!("keep FOOTFALL_SECRET_KEY with this backup: user ids are found through it"),
+        None if postgres => eprintln!(
+            "keep the FOOTFALL_SECRET_KEY your collectors run with together with this backup: user ids are found \
+             through it"
+        ),
         None => eprintln!(
             "keep {} with this backup: user ids are found through the secret key in it",
             settings.data_dir.join("secret.key").display()

@@ -216,6 +216,7 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> Result<Summary, Demo
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = writer.await;
+    store::refresh_statistics(&db).await?;
     progress.finish();
     if let Err(error) = std::fs::remove_dir_all(&spool_dir) {
         tracing::warn!(%error, dir = %spool_dir.display(), "cannot remove the demo's spool directory");
