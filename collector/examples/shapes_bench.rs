@@ -42,10 +42,22 @@ fn overview() -> Vec<(&'static str, Value)> {
 /// Questions with no unfiltered overview form.
 fn singles() -> Vec<(&'static str, Value)> {
     vec![
-        ("page x country", json!({"metrics": ["visitors", "pageviews"], "dimensions": ["page", "country"], "limit": 20})),
-        ("source x device", json!({"metrics": ["visitors", "visits"], "dimensions": ["source", "device"], "limit": 20})),
-        ("by hour, US", json!({"metrics": ["visitors", "pageviews"], "dimensions": ["time:hour"], "filters": [["is", "country", ["US"]]]})),
-        ("pages, /blog visits", json!({"metrics": ["visitors", "pageviews", "bounce_rate"], "dimensions": ["page"], "filters": [["contains", "page", ["/blog"]]], "limit": 10})),
+        (
+            "page x country",
+            json!({"metrics": ["visitors", "pageviews"], "dimensions": ["page", "country"], "limit": 20}),
+        ),
+        (
+            "source x device",
+            json!({"metrics": ["visitors", "visits"], "dimensions": ["source", "device"], "limit": 20}),
+        ),
+        (
+            "by hour, US",
+            json!({"metrics": ["visitors", "pageviews"], "dimensions": ["time:hour"], "filters": [["is", "country", ["US"]]]}),
+        ),
+        (
+            "pages, /blog visits",
+            json!({"metrics": ["visitors", "pageviews", "bounce_rate"], "dimensions": ["page"], "filters": [["contains", "page", ["/blog"]]], "limit": 10}),
+        ),
     ]
 }
 
@@ -65,7 +77,9 @@ async fn main() -> anyhow::Result<()> {
     let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(5);
     let site = Arc::new(sites::find(&db, &site_id).await?.ok_or_else(|| anyhow::anyhow!("no site {site_id}"))?);
     let events = scalar(&db, "SELECT COUNT(*) AS n FROM events").await?;
-    println!("site {site_id}: {events} events; {rounds} rounds of each shape over 30 days (median and p95 of the rounds)");
+    println!(
+        "site {site_id}: {events} events; {rounds} rounds of each shape over 30 days (median and p95 of the rounds)"
+    );
     let parse = |body: &Value| -> anyhow::Result<query::StatsQuery> {
         let mut body = body.clone();
         body["site"] = json!(site_id);
