@@ -91,7 +91,7 @@ impl Limits {
         client_hash.copy_from_slice(&blake3::keyed_hash(&self.client_key, &address).as_bytes()[..16]);
         self.login_client.check_key(&client_hash).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.login_client.clock().now());
-            ApiError::too_many_requests("too many login attempts from this address; wait and try again", seconds(wait))
+            ApiError::too_many_requests("too many password attempts (sign-ins, password changes, invitations, resets) from this address; wait and try again", seconds(wait))
         })
     }
 
