@@ -95,19 +95,37 @@ async fn connect_with(url: &str, max_connections: u32, acquire: Duration) -> Res
 /// Any constant of our own: collectors of one database take turns at migrating under this advisory lock.
 const MIGRATION_LOCK: i64 = 0x666f_6f74_6661_6c6c; // "footfall"
 
-/// Brings the schema up to this binary's migrations. On PostgreSQL several collectors started at once (an upgrade,
-/// a restart of every replica) take turns under an advisory lock held for the migration's transaction: without it,
-/// three `footfall migrate` at once on an empty database left two failing on "duplicate key value violates unique
-/// constraint" in sea-orm's own migration table. SQLite needs none: its writer lock already serialises them.
+/// How long a start waits for another process's migrations (a data migration of a large database takes minutes).
+const MIGRATION_WAIT: Duration = Duration::from_secs(3600);
+
+/// Brings the schema up to this binary's migrations, in one transaction that other starts wait for. Without
+/// that, processes started at once on a database that still needed migrating failed: three `footfall migrate` on
+/// PostgreSQL left two on "duplicate key value violates unique constraint" in sea-orm's own table, and four on
+/// one SQLite file left three on "table sites already exists" or "duplicate column name".
+/// - PostgreSQL: a transaction-scoped advisory lock.
+/// - SQLite: the transaction's first statement writes (the header's `user_version`), which takes the database's
+///   write lock before anything is read; a start that finds it taken waits (the connection's busy timeout, then
+///   again here) and, once it has it, finds nothing left to apply.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    match db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => {
-            let txn = sea_orm::TransactionTrait::begin(db).await?;
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await?;
-            Migrator::up(&txn, None).await?;
-            txn.commit().await
+    use sea_orm::TransactionTrait;
+    let started = std::time::Instant::now();
+    loop {
+        let txn = db.begin().await?;
+        let turn = match db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+            _ => "PRAGMA user_version = 1".to_owned(),
+        };
+        match txn.execute_unprepared(&turn).await {
+            Ok(_) => {
+                Migrator::up(&txn, None).await?;
+                return txn.commit().await;
+            }
+            Err(e) if e.to_string().contains("database is locked") && started.elapsed() < MIGRATION_WAIT => {
+                drop(txn);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e),
         }
-        _ => Migrator::up(db, None).await,
     }
 }
 
