@@ -10,28 +10,12 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use crate::on_both_databases;
 
 /// The documented column set, in order (README, "Export and erasure").
 const HEADER: &str = "id,time,type,session_id,visitor_type,hostname,page,title,pageview_id,referrer_host,\
 referrer_path,source,channel,utm_source,utm_medium,utm_campaign,utm_term,utm_content,country,region,city,browser,\
 browser_version,os,os_version,device,screen,group,engaged_ms,scroll,sections,name,props";
-
-/// Runs a test body on SQLite and on PostgreSQL (sessions in-process: export and erasure read SQL only).
-macro_rules! on_both_databases {
-    ($name:ident) => {
-        mod $name {
-            use $crate::helpers::Db;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(Db::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(Db::Postgres).await
-            }
-        }
-    };
-}
 
 /// A collector without background jobs: the rollup test builds rollups itself, and a job round must not
 /// rebuild a day between the erasure and the check that marked it dirty.

@@ -278,6 +278,25 @@ where
     }
 }
 
+/// Runs a test body on SQLite and on PostgreSQL, as separately named tests, for what reads and writes SQL only
+/// (sessions in-process).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($name:ident) => {
+        mod $name {
+            use $crate::helpers::Db;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Db::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Db::Postgres).await
+            }
+        }
+    };
+}
+
 /// Runs a test body on each of the four backend combinations, as separately named tests.
 #[macro_export]
 macro_rules! on_every_backend {

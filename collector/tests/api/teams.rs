@@ -8,25 +8,9 @@ use serde_json::{json, Value};
 use footfall::store::users;
 
 use crate::helpers::*;
+use crate::on_both_databases;
 
 const PASSWORD: &str = "correct horse battery";
-
-/// Runs a test body on SQLite and on PostgreSQL (sessions in-process: teams are SQL only).
-macro_rules! on_both_databases {
-    ($name:ident) => {
-        mod $name {
-            use $crate::helpers::Db;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(Db::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(Db::Postgres).await
-            }
-        }
-    };
-}
 
 /// A browser signed in through the API: its session cookie and CSRF token.
 #[derive(Clone)]
