@@ -10,6 +10,7 @@ pub mod http;
 pub mod ingest;
 pub mod jobs;
 pub mod metrics;
+pub mod own_visit;
 pub mod query;
 pub mod realtime;
 pub mod session;

@@ -38,6 +38,8 @@ pub struct Metrics {
     /// Real-time SSE streams opened and closed; the difference is the number open.
     pub realtime_streams_opened: Counter,
     pub realtime_streams_closed: Counter,
+    /// Visits forgotten at their visitor's request (`DELETE /api/v1/visitors/session/current`): a count only.
+    pub visits_forgotten: Counter,
 }
 
 impl Metrics {
@@ -71,6 +73,11 @@ impl Metrics {
             "footfall_salt_fallbacks_total",
             "Salt lookups served locally because the session store failed.",
             self.salt_fallbacks.get(),
+        );
+        counter(
+            "footfall_visits_forgotten_total",
+            "Visits forgotten at their visitor's request.",
+            self.visits_forgotten.get(),
         );
         counter("footfall_events_written_total", "Events inserted into SQL.", self.events_written.get());
         counter("footfall_writer_batches_total", "Spool segments committed to SQL.", self.writer_batches.get());

@@ -131,6 +131,9 @@ pub struct LimitSettings {
     /// slows guessing spread over many addresses without letting anyone lock the owner out of a browser the
     /// owner has used. 0 = no limit.
     pub login_per_email_hour: u32,
+    /// Requests per minute per client address to the visitor's own view (`/api/v1/visitors/session/current`,
+    /// public): a page reading it and a person pressing "forget", not a tool to probe many User-Agents.
+    pub visitor_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -169,6 +172,7 @@ impl Default for Settings {
                 dashboard_per_hour: 3600,
                 login_per_minute: 5,
                 login_per_email_hour: 30,
+                visitor_per_minute: 30,
             },
             jobs: JobSettings { enabled: true },
         }
@@ -222,6 +226,11 @@ impl Settings {
         }
         if self.auth.session_hours == 0 {
             return invalid("auth.session_hours must be at least 1".into());
+        }
+        if self.limits.visitor_per_minute == 0 {
+            return invalid(
+                "limits.visitor_per_minute must be at least 1 (the public own-visit view stays rate limited)".into(),
+            );
         }
         if self.limits.login_per_minute == 0 {
             return invalid("limits.login_per_minute must be at least 1 (sign-in must stay rate limited)".into());

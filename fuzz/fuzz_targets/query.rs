@@ -28,6 +28,7 @@ fn site() -> Arc<Site> {
         respect_dnt: false,
         hash_routing: false,
         public_presence: false,
+        public_current_session: false,
         audience_rules: Vec::new(),
     })
 }

@@ -13,6 +13,7 @@ mod m20261122_000007_identified_returns;
 mod m20261206_000008_sessions_by_visitor;
 mod m20261206_000009_settled_returns;
 mod m20261208_000010_teams;
+mod m20261208_000011_visitor_view;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_sessions_by_visitor::Migration),
             Box::new(m20261206_000009_settled_returns::Migration),
             Box::new(m20261208_000010_teams::Migration),
+            Box::new(m20261208_000011_visitor_view::Migration),
         ]
     }
 }

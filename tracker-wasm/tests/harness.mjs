@@ -73,10 +73,12 @@ export async function startStack() {
   let sites = 0;
   return {
     api,
-    /** A new site for `localhost` pages; returns the URL prefix its example pages are served under. */
-    site(example) {
+    /** A new site for `localhost` pages, with `footfall site set` options if any (before the collector first
+     * reads it); returns the URL prefix its example pages are served under. */
+    site(example, ...settings) {
       const id = `t${process.pid}x${++sites}`;
       cli('site', 'add', 'localhost', '--id', id);
+      if (settings.length) cli('site', 'set', id, ...settings);
       return { id, base: `http://localhost:${pagesPort}/s/${id}/${example}/` };
     },
     /** Rows of a query against the collector's SQLite database. */

@@ -605,8 +605,25 @@ test('a sites:write key changes its site\'s settings, and leaves keys and share 
   await p.getByLabel('Count hash routes').setChecked(before.hash_routing);
   await p.getByRole('button', { name: 'Save' }).click();
   await p.getByText('Saved.').waitFor();
+  // The visitor's own view is off by default and switched in the same form.
+  assert.equal(before.public_current_session, false);
+  await p.getByLabel('Visitors may see and forget their own visit').setChecked(true);
+  await p.getByRole('button', { name: 'Save' }).click();
+  await waitForSetting(() => apiGet(`/api/v1/sites/${siteId}`), (site) => site.public_current_session === true);
+  await p.getByLabel('Visitors may see and forget their own visit').setChecked(false);
+  await p.getByRole('button', { name: 'Save' }).click();
+  await waitForSetting(() => apiGet(`/api/v1/sites/${siteId}`), (site) => site.public_current_session === false);
   await p.context().close();
 });
+
+/** Polls `read` until `check` holds (a save is a request away), for up to 5 s. */
+async function waitForSetting(read, check) {
+  for (let i = 0; i < 50; i++) {
+    if (check(await read())) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail('the setting was not saved');
+}
 
 const COLLEAGUE = 'colleague@example.com';
 const COLLEAGUE_PASSWORD = 'the colleague chose this';

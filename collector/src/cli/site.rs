@@ -68,6 +68,9 @@ pub enum SiteCommand {
         /// Let the site's pages ask how many people are on them now (GET /api/v1/presence, no credential).
         #[arg(long, value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
         public_presence: Option<bool>,
+        /// Let visitors read and forget their own visit (GET/DELETE /api/v1/visitors/session/current).
+        #[arg(long, value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+        public_current_session: Option<bool>,
         /// Print the site's settings after the change as JSON.
         #[arg(long)]
         json: bool,
@@ -111,6 +114,7 @@ pub async fn run(settings: &Settings, db: &DatabaseConnection, command: SiteComm
             respect_dnt,
             hash_routing,
             public_presence,
+            public_current_session,
             json,
         } => {
             let patch = SitePatch {
@@ -122,11 +126,12 @@ pub async fn run(settings: &Settings, db: &DatabaseConnection, command: SiteComm
                 respect_dnt,
                 hash_routing,
                 public_presence,
+                public_current_session,
             };
             if is_empty(&patch) {
                 anyhow::bail!(
                     "nothing to change: give at least one of --timezone, --allowed-hostnames, --retention-days, \
-                     --respect-dnt, --hash-routing, --public-presence"
+                     --respect-dnt, --hash-routing, --public-presence, --public-current-session"
                 );
             }
             let updated = sites::update(db, &id, patch).await?.ok_or_else(|| anyhow::anyhow!("no site `{id}`"))?;
@@ -180,6 +185,7 @@ fn is_empty(patch: &SitePatch) -> bool {
         && patch.respect_dnt.is_none()
         && patch.hash_routing.is_none()
         && patch.public_presence.is_none()
+        && patch.public_current_session.is_none()
 }
 
 async fn list(db: &DatabaseConnection, json: bool) -> anyhow::Result<()> {
@@ -220,6 +226,7 @@ fn show(row: &SiteRow) -> anyhow::Result<()> {
         ("respect_dnt", yes_no(row.respect_dnt)),
         ("hash_routing", yes_no(row.hash_routing)),
         ("public_presence", yes_no(row.public_presence)),
+        ("public_current_session", yes_no(row.public_current_session)),
         ("created_at", output::when(row.created_at)),
     ])
 }

@@ -199,6 +199,7 @@ mod tests {
             respect_dnt: true,
             hash_routing: false,
             public_presence: false,
+            public_current_session: false,
             audience_rules: Vec::new(),
         }
     }

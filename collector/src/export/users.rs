@@ -185,13 +185,26 @@ async fn mark_rollups_stale<C: ConnectionTrait>(db: &C, user: &User<'_>) -> Resu
     for row in db.query_all(backend.build(&sessions)).await? {
         instants.push(row.try_get("", "started_at")?);
     }
+    mark_days_stale(db, "rollup_days", user.site_id, &mut instants).await
+}
+
+/// Marks exactly the site's days in `table` (`rollup_days` or `visitor_rollup_days`) that hold one of
+/// `instants` dirty, with the version bump that tells a rollup build running right now that its result is
+/// stale. Shared by user erasure and a visitor's own erasure ([`crate::own_visit`]).
+pub async fn mark_days_stale<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    site_id: i64,
+    instants: &mut [i64],
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
     let (Some(&first), Some(&last)) = (instants.iter().min(), instants.iter().max()) else { return Ok(()) };
     instants.sort_unstable();
 
     let mut days = Query::select();
-    days.from(Alias::new("rollup_days"))
+    days.from(Alias::new(table))
         .columns(["day", "day_start", "day_end"].map(Alias::new))
-        .and_where(col("site_id").eq(user.site_id))
+        .and_where(col("site_id").eq(site_id))
         .and_where(col("day_end").gt(first))
         .and_where(col("day_start").lte(last));
     let mut stale: Vec<String> = Vec::new();
@@ -207,10 +220,10 @@ async fn mark_rollups_stale<C: ConnectionTrait>(db: &C, user: &User<'_>) -> Resu
     for chunk in stale.chunks(500) {
         let mut update = Query::update();
         update
-            .table(Alias::new("rollup_days"))
+            .table(Alias::new(table))
             .value(Alias::new("dirty"), true)
             .value(Alias::new("version"), Expr::cust("version + 1"))
-            .and_where(col("site_id").eq(user.site_id))
+            .and_where(col("site_id").eq(site_id))
             .and_where(col("day").is_in(chunk.iter().cloned()));
         db.execute(backend.build(&update)).await?;
     }

@@ -1,7 +1,7 @@
 //! Rate limits for `/api/v1` (a small middleware on `governor`'s GCRA limiters).
 //!
 //! - Every credentialed request under `/api/v1` — analytics and management alike, except sign-in, the
-//!   OpenAPI document, public presence and the one-time links (invitations, password resets) — spends its
+//!   OpenAPI document, public presence, the visitor's own view and the one-time links (invitations, password resets) — spends its
 //!   principal's budget: per API key and per share link
 //!   `limits.api_per_hour` (default 100), per signed-in user a separate, generous one (`limits.dashboard_per_hour`,
 //!   default 3600: one dashboard screen sends about 20 queries, and a person clicking through filters for an
@@ -15,6 +15,8 @@
 //! - Login, per email address: `limits.login_per_email_hour` (default 30), counted only for browsers without a
 //!   device cookie for that email ([`super::account`]). A per-email lock-out counted from every address let
 //!   anyone who knew the owner's email lock the owner out with 5 wrong attempts a minute.
+//! - The visitor's own view (`/api/v1/visitors/session/current`, public): `limits.visitor_per_minute` (30) per client
+//!   address, counted under a keyed hash like sign-in attempts.
 //! - Over a limit: 429 `rate_limited` with `Retry-After` (seconds).
 //!
 //! Counters live in this process: with N collectors behind a load balancer a client can get up to N times
@@ -48,6 +50,8 @@ pub struct Limits {
     /// Per email, for browsers that never signed in to it.
     login_email: Option<DefaultKeyedRateLimiter<String>>,
     login_client: DefaultKeyedRateLimiter<[u8; 16]>,
+    /// Per client address, for the visitor's own view (public: no principal to charge).
+    visitor_client: DefaultKeyedRateLimiter<[u8; 16]>,
     /// Keys the hash under which a client address is counted, so no address is held in clear.
     client_key: [u8; 32],
 }
@@ -61,6 +65,9 @@ impl Limits {
             dashboard: hourly(settings.dashboard_per_hour).map(DefaultKeyedRateLimiter::dashmap),
             login_email: hourly(settings.login_per_email_hour).map(DefaultKeyedRateLimiter::dashmap),
             login_client: DefaultKeyedRateLimiter::dashmap(login),
+            visitor_client: DefaultKeyedRateLimiter::dashmap(Quota::per_minute(
+                NonZeroU32::new(settings.visitor_per_minute).unwrap_or(NonZeroU32::MIN),
+            )),
             client_key,
         }
     }
@@ -83,16 +90,33 @@ impl Limits {
 
     /// Spends one login (or set-up) attempt of the client address's budget, before the body is read.
     pub fn check_login_client(&self, client: IpAddr) -> Result<(), ApiError> {
+        let client_hash = self.client_hash(client);
+        self.login_client.check_key(&client_hash).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.login_client.clock().now());
+            ApiError::too_many_requests("too many password attempts (sign-ins, password changes, invitations, resets) from this address; wait and try again", seconds(wait))
+        })
+    }
+
+    /// Spends one request of the client address's budget for the visitor's own view.
+    pub fn check_visitor_client(&self, client: IpAddr) -> Result<(), ApiError> {
+        self.visitor_client.check_key(&self.client_hash(client)).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.visitor_client.clock().now());
+            ApiError::too_many_requests(
+                "too many requests for your own visit from this address; wait and try again",
+                seconds(wait),
+            )
+        })
+    }
+
+    /// The key a client address is counted under: a keyed hash, so no address is held in clear.
+    fn client_hash(&self, client: IpAddr) -> [u8; 16] {
         let address = match client {
             IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
             IpAddr::V6(v6) => v6.octets(),
         };
         let mut client_hash = [0u8; 16];
         client_hash.copy_from_slice(&blake3::keyed_hash(&self.client_key, &address).as_bytes()[..16]);
-        self.login_client.check_key(&client_hash).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.login_client.clock().now());
-            ApiError::too_many_requests("too many password attempts (sign-ins, password changes, invitations, resets) from this address; wait and try again", seconds(wait))
-        })
+        client_hash
     }
 
     /// Spends one login attempt of the email's budget, unless the browser signed in to this email before
@@ -120,6 +144,7 @@ impl Limits {
             l.retain_recent();
         }
         self.login_client.retain_recent();
+        self.visitor_client.retain_recent();
     }
 }
 
@@ -132,7 +157,7 @@ fn seconds(wait: std::time::Duration) -> u64 {
 pub fn spends_budget(path: &str) -> bool {
     let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
     let first = rest.split('/').next().unwrap_or("");
-    !matches!(first, "auth" | "openapi.json" | "presence" | "invitations" | "password-reset")
+    !matches!(first, "auth" | "openapi.json" | "presence" | "visitors" | "invitations" | "password-reset")
 }
 
 /// Requests that check or set a password (see the module doc).
@@ -200,6 +225,7 @@ mod tests {
             "/api/v1/auth/status",
             "/api/v1/openapi.json",
             "/api/v1/presence",
+            "/api/v1/visitors/session/current",
             "/api/event",
             "/api/v1/invitations/ffi_x",
             "/api/v1/password-reset/ffr_x",
@@ -227,7 +253,13 @@ mod tests {
     }
 
     fn limits(login_per_minute: u32, login_per_email_hour: u32) -> Limits {
-        let settings = LimitSettings { api_per_hour: 0, dashboard_per_hour: 0, login_per_minute, login_per_email_hour };
+        let settings = LimitSettings {
+            api_per_hour: 0,
+            dashboard_per_hour: 0,
+            login_per_minute,
+            login_per_email_hour,
+            visitor_per_minute: 2,
+        };
         Limits::new(&settings, [7; 32])
     }
 
@@ -241,6 +273,17 @@ mod tests {
         assert_eq!(refused.status.as_u16(), 429);
         assert!(refused.retry_after.is_some_and(|s| (1..=60).contains(&s)));
         assert!(limits.check_login_client("192.0.2.2".parse().unwrap()).is_ok(), "another address has its own");
+    }
+
+    #[test]
+    fn the_visitors_own_view_is_limited_per_client_address_apart_from_sign_in() {
+        let limits = limits(1, 0);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(limits.check_login_client(a).is_ok());
+        assert!(limits.check_visitor_client(a).is_ok(), "a spent sign-in budget is not the visitor's");
+        assert!(limits.check_visitor_client(a).is_ok());
+        assert_eq!(limits.check_visitor_client(a).unwrap_err().status.as_u16(), 429);
+        assert!(limits.check_visitor_client("192.0.2.2".parse().unwrap()).is_ok(), "another address has its own");
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub(crate) fn site_json(row: &SiteRow) -> Value {
         "respect_dnt": row.respect_dnt,
         "hash_routing": row.hash_routing,
         "public_presence": row.public_presence,
+        "public_current_session": row.public_current_session,
         "created_at": row.created_at,
     })
 }
@@ -122,7 +123,7 @@ fn with_role(principal: &Principal, row: &SiteRow) -> Value {
 }
 
 /// `PATCH /api/v1/sites/{site}`: any of allowed_hostnames, timezone, retention_days, respect_dnt,
-/// hash_routing, public_presence.
+/// hash_routing, public_presence, public_current_session.
 pub async fn update_site(
     state: web::Data<AppState>,
     access: SiteAccess<Manage>,

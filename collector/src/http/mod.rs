@@ -25,6 +25,7 @@ pub mod realtime;
 pub mod recheck;
 pub mod reports;
 pub mod tracker;
+pub mod visitors;
 
 use std::sync::Arc;
 
@@ -132,6 +133,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/presence")
                         .wrap(DefaultHeaders::new().add(("Access-Control-Allow-Origin", "*")))
                         .route(web::get().to(realtime::presence)),
+                )
+                // Public and opt-in per site: a visitor's own visit, read and forgotten from the site's pages.
+                .service(
+                    web::resource("/visitors/session/current")
+                        .wrap(DefaultHeaders::new().add(("Access-Control-Allow-Origin", "*")))
+                        .route(web::get().to(visitors::current))
+                        .route(web::delete().to(visitors::forget))
+                        .route(web::method(actix_web::http::Method::OPTIONS).to(visitors::preflight)),
+                )
+                // The same with the trailing slash the product's notes wrote.
+                .service(
+                    web::resource("/visitors/session/current/")
+                        .wrap(DefaultHeaders::new().add(("Access-Control-Allow-Origin", "*")))
+                        .route(web::get().to(visitors::current))
+                        .route(web::delete().to(visitors::forget))
+                        .route(web::method(actix_web::http::Method::OPTIONS).to(visitors::preflight)),
                 ),
         )
         // The dashboard: its page (also for share links, which the app reads from its path) and its files.

@@ -201,6 +201,44 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[("site", "site id"), ("page", "a path"), ("group", "a page group")],
         ..doc("GET", "/api/v1/presence", Access::Public, "Public, opt-in per site: {visitors} on a page or group")
     },
+    RouteDoc {
+        params: &[("site", "site id")],
+        ..doc(
+            "GET",
+            "/api/v1/visitors/session/current",
+            Access::Public,
+            "Public, opt-in per site: what is stored about the caller's own visit",
+        )
+    },
+    RouteDoc {
+        params: &[("site", "site id")],
+        ..doc(
+            "DELETE",
+            "/api/v1/visitors/session/current",
+            Access::Public,
+            "Public, opt-in per site: forget the caller's own visit",
+        )
+    },
+    doc("OPTIONS", "/api/v1/visitors/session/current", Access::Public, "CORS preflight for forgetting a visit"),
+    RouteDoc {
+        params: &[("site", "site id")],
+        ..doc(
+            "GET",
+            "/api/v1/visitors/session/current/",
+            Access::Public,
+            "Public, opt-in per site: what is stored about the caller's own visit",
+        )
+    },
+    RouteDoc {
+        params: &[("site", "site id")],
+        ..doc(
+            "DELETE",
+            "/api/v1/visitors/session/current/",
+            Access::Public,
+            "Public, opt-in per site: forget the caller's own visit",
+        )
+    },
+    doc("OPTIONS", "/api/v1/visitors/session/current/", Access::Public, "CORS preflight for forgetting a visit"),
     doc("GET", "/api/v1/openapi.json", Access::Public, "This document"),
     doc("GET", "/", Access::Public, "The dashboard"),
     doc("GET", "/share/{token}", Access::Public, "The dashboard, read-only through a share link"),

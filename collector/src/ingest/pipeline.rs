@@ -177,6 +177,31 @@ impl Pipeline {
         }
     }
 
+    /// Today's and yesterday's visitor hash of a client on a site at `now_ms`: the visitor step's answer, so
+    /// that the visitor's own view ([`crate::own_visit`]) recognises exactly the visits ingestion stored.
+    pub async fn visitor_hashes(&self, site: &Site, ip: IpAddr, user_agent: &str, now_ms: i64) -> (u64, u64) {
+        self.visitor(site, ip, user_agent, now_ms).await
+    }
+
+    /// Forgets one visitor's live session and presence, in the session store and in the in-process fallback
+    /// (which may hold their visit from an outage); answers the session ids held. Unlike [`Self::forget_site`]
+    /// a store that cannot be reached is an error: the visitor was promised their visit goes now.
+    pub async fn forget_visitor(
+        &self,
+        site_id: i64,
+        visitor: u64,
+        previous: u64,
+    ) -> Result<Vec<i64>, crate::session::StoreError> {
+        let mut ids = self.sessions.forget_visitor(site_id, visitor, previous).await?;
+        if self.shared {
+            // The in-process store cannot fail.
+            ids.extend(self.fallback.forget_visitor(site_id, visitor, previous).await.unwrap_or_default());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
     pub async fn process(&self, beacon: Beacon, meta: &RequestMeta) -> Result<Outcome, PipelineError> {
         match self.run(beacon, meta).await {
             Ok(event) => Ok(Outcome::Accepted(Box::new(event))),

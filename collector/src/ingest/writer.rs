@@ -1,6 +1,7 @@
 //! The SQL writer: drains sealed spool segments into the events and sessions tables.
 //!
-//! One segment is one transaction. Events are inserted with `ON CONFLICT (id) DO NOTHING RETURNING id`, and
+//! One segment is one transaction. Events of visits forgotten at their visitor's request
+//! ([`crate::own_visit`]) are left out first. Events are inserted with `ON CONFLICT (id) DO NOTHING RETURNING id`, and
 //! only the events that were really new feed the session upserts — so a segment replayed after a crash (or an
 //! event id sent twice) changes nothing the second time. A segment file is deleted only after its commit; on
 //! any SQL error the same segment is retried with backoff while the spool absorbs new beacons.
@@ -106,6 +107,15 @@ impl Writer {
 /// Inserts the events and upserts their sessions in one transaction; returns how many events were new.
 pub async fn commit(db: &DatabaseConnection, events: &[Event]) -> Result<usize, DbErr> {
     let txn = db.begin().await?;
+    // Events of visits their visitors asked to forget while the events were still spooled never reach SQL.
+    let forgotten = crate::own_visit::forgotten_among(&txn, events).await?;
+    let kept: Vec<Event>;
+    let events = if forgotten.is_empty() {
+        events
+    } else {
+        kept = events.iter().filter(|e| !forgotten.contains(&e.session_id)).cloned().collect();
+        &kept[..]
+    };
     let mut sessions: HashMap<i64, SessionDelta> = HashMap::new();
     let mut inserted = 0;
     for chunk in events.chunks(EVENT_ROWS_PER_INSERT) {

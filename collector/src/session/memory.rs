@@ -281,6 +281,24 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn forget_visitor(&self, site_id: i64, visitor: u64, previous: u64) -> Result<Vec<i64>, StoreError> {
+        let mut state = self.lock();
+        let mut ids = Vec::new();
+        for v in [visitor, previous] {
+            if let Some(s) = state.sessions.remove(&(site_id, v)) {
+                ids.push(s.id);
+            }
+        }
+        if let Some(members) = state.live.get_mut(&site_id) {
+            for v in [visitor, previous] {
+                members.remove(&presence_member(v, false));
+                members.remove(&presence_member(v, true));
+            }
+        }
+        ids.dedup();
+        Ok(ids)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
@@ -337,6 +355,19 @@ mod tests {
         let during = store.touch(&touch(1, t0 + MINUTE)).await.unwrap();
         assert_eq!(during, answered(42, t0 - 5 * MINUTE));
         assert_eq!(store.presence(SITE, Scope::Site, t0 + MINUTE).await.unwrap().visitors(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_visitor_leaves_sessions_and_presence_at_once_and_others_stay() {
+        let store = MemoryStore::new();
+        store.touch(&touch(1, MINUTE)).await.unwrap();
+        store.touch(&Touch { new_session_id: 5, ..touch(2, MINUTE) }).await.unwrap();
+        assert_eq!(store.forget_visitor(SITE, 1, 1).await.unwrap(), vec![999]);
+        assert_eq!(store.presence(SITE, Scope::Site, MINUTE).await.unwrap().visitors(), 1);
+        assert_eq!(store.known(SITE, 1, 1, MINUTE), None);
+        assert_eq!(store.known(SITE, 2, 2, MINUTE), Some((5, MINUTE)));
+        let next = store.touch(&Touch { new_session_id: 6, ..touch(1, 2 * MINUTE) }).await.unwrap();
+        assert_eq!((next.session_id, next.is_new), (6, true), "the next event opens a new visit");
     }
 
     #[test]

@@ -163,6 +163,12 @@ pub trait SessionStore: Send + Sync {
     /// what this misses (the store was unreachable) is never read and expires by itself; this makes it go now.
     async fn forget_site(&self, site_id: i64) -> Result<(), StoreError>;
 
+    /// Drops one visitor's entry — its live session and the identity it carries — and its presence, under
+    /// today's and yesterday's hash: the visitor asked to be forgotten (`DELETE
+    /// /api/v1/visitors/session/current`). Answers the session ids the entries held, so their rows can go from
+    /// SQL and the spool too. The visitor's next event opens a new visit under a new id.
+    async fn forget_visitor(&self, site_id: i64, visitor: u64, previous_visitor: u64) -> Result<Vec<i64>, StoreError>;
+
     /// Cheap liveness check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

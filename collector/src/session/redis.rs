@@ -70,6 +70,7 @@ pub struct RedisStore {
     touch_script: redis::Script,
     live_script: redis::Script,
     forget_script: redis::Script,
+    forget_visitor_script: redis::Script,
     timeout: Duration,
 }
 
@@ -151,6 +152,7 @@ impl RedisStore {
             touch_script: redis::Script::new(include_str!("touch.lua")),
             live_script: redis::Script::new(include_str!("live.lua")),
             forget_script: redis::Script::new(include_str!("forget.lua")),
+            forget_visitor_script: redis::Script::new(include_str!("forget_visitor.lua")),
             timeout,
         })
     }
@@ -288,6 +290,23 @@ impl SessionStore for RedisStore {
         let mut conn = self.connection()?;
         let _: i64 = self.bounded(invocation.invoke_async(&mut conn)).await?;
         self.forget_sessions(conn, site).await
+    }
+
+    async fn forget_visitor(&self, site: i64, visitor: u64, previous: u64) -> Result<Vec<i64>, StoreError> {
+        let mut invocation = self.forget_visitor_script.prepare_invoke();
+        invocation
+            .key(session_key(site, visitor))
+            .key(session_key(site, previous))
+            .arg(presence_key(site, Scope::Site, false))
+            .arg(presence_key(site, Scope::Site, true));
+        for v in [visitor, previous] {
+            invocation.arg(presence_member(v, false)).arg(presence_member(v, true));
+        }
+        let mut conn = self.connection()?;
+        let ids: Vec<i64> = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        let mut ids = ids;
+        ids.dedup();
+        Ok(ids)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -29,6 +29,8 @@ pub struct Site {
     pub respect_dnt: bool,
     pub hash_routing: bool,
     pub public_presence: bool,
+    /// Visitors may read and forget their own visit (`/api/v1/visitors/session/current`).
+    pub public_current_session: bool,
     pub audience_rules: Vec<crate::enrich::audience::Rule>,
 }
 
@@ -44,6 +46,7 @@ impl Site {
             respect_dnt: m.respect_dnt,
             hash_routing: m.hash_routing,
             public_presence: m.public_presence,
+            public_current_session: m.public_current_session,
             audience_rules: serde_json::from_str(&m.audience_rules).unwrap_or_default(),
         }
     }
@@ -101,6 +104,7 @@ pub async fn create_owned(db: &DatabaseConnection, new: NewSite<'_>, owner: Opti
         respect_dnt: Set(true),
         hash_routing: Set(false),
         public_presence: Set(false),
+        public_current_session: Set(false),
         created_at: Set(now_ms()),
         audience_rules: Set("[]".into()),
         owner_user_id: Set(owner),
@@ -214,6 +218,7 @@ pub struct SitePatch {
     pub respect_dnt: Option<bool>,
     pub hash_routing: Option<bool>,
     pub public_presence: Option<bool>,
+    pub public_current_session: Option<bool>,
 }
 
 pub const MAX_ALLOWED_HOSTNAMES: usize = 50;
@@ -269,6 +274,9 @@ pub async fn update(
     if let Some(v) = patch.public_presence {
         active.public_presence = Set(v);
     }
+    if let Some(v) = patch.public_current_session {
+        active.public_current_session = Set(v);
+    }
     let txn = db.begin().await?;
     let updated = active.update(&txn).await?;
     if rezoned {
@@ -306,6 +314,7 @@ const SITE_TABLES: &[&str] = &[
     "share_links",
     "site_members",
     "site_invitations",
+    "forgotten_visits",
 ];
 
 /// Deletes a site and everything stored for it, in one transaction; `false` if there is no such site.

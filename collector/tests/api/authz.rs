@@ -153,6 +153,21 @@ const MATRIX: &[Entry] = &[
     entry("GET", "/api/v1/openapi.json", PUBLIC),
     // Presence widgets: public, opt-in per site (the target site has not opted in: 404 for everyone).
     Entry { query: Some("site={site}&page=/"), also_ok: &[404], ..entry("GET", "/api/v1/presence", PUBLIC) },
+    // The visitor's own view: public, opt-in per site (the target site has not opted in: 404 for everyone).
+    Entry { query: Some("site={site}"), also_ok: &[404], ..entry("GET", "/api/v1/visitors/session/current", PUBLIC) },
+    Entry {
+        query: Some("site={site}"),
+        also_ok: &[404],
+        ..entry("DELETE", "/api/v1/visitors/session/current", PUBLIC)
+    },
+    entry("OPTIONS", "/api/v1/visitors/session/current", PUBLIC),
+    Entry { query: Some("site={site}"), also_ok: &[404], ..entry("GET", "/api/v1/visitors/session/current/", PUBLIC) },
+    Entry {
+        query: Some("site={site}"),
+        also_ok: &[404],
+        ..entry("DELETE", "/api/v1/visitors/session/current/", PUBLIC)
+    },
+    entry("OPTIONS", "/api/v1/visitors/session/current/", PUBLIC),
     // The dashboard's page and files, the tracker, operations: public.
     entry("GET", "/", PUBLIC),
     entry("GET", "/share/{token}", PUBLIC),
@@ -439,6 +454,7 @@ async fn tenants(label: &str) -> (TestApp, Tenants) {
     let mut settings = settings(&url, Sessions::Memory, dir.join("data"));
     // The matrix itself sends many sign-ins and set-ups from one address; their limit has its own test.
     settings.limits.login_per_minute = 10_000;
+    settings.limits.visitor_per_minute = 10_000;
     let app = spawn_app_with(settings).await;
     let owner = users::create(&app.db, OWNER_EMAIL, PASSWORD).await.unwrap();
     let other = users::create(&app.db, OTHER_EMAIL, PASSWORD).await.unwrap();

@@ -17,6 +17,7 @@ mod ingest;
 mod malformed;
 mod migrations;
 mod openapi;
+mod own_visit;
 mod privacy;
 mod query;
 mod readme;

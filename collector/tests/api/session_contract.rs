@@ -332,7 +332,39 @@ async fn a_forgotten_site_keeps_no_presence_and_no_sessions(store: &dyn SessionS
     store.forget_site(UNKNOWN_SITE).await.unwrap();
 }
 
+/// A visitor who asked to be forgotten: their session (under today's and yesterday's hash), identity and
+/// presence in every scope go at once; the store answers the session id it held; other visitors stay.
+async fn a_forgotten_visitor_keeps_no_session_and_no_presence(store: &dyn SessionStore) {
+    let site = site();
+    let mut me = touch(site, 11, "/private");
+    me.identified = true;
+    me.user = Some("beef");
+    me.group = Some("members");
+    let mine = store.touch(&me).await.unwrap();
+    store.touch(&touch(site, 12, "/private")).await.unwrap();
+    // Visitor 13's visit, still held under yesterday's hash (it began before midnight, no event since).
+    let yesterday = store.touch(&touch(site, 13 ^ 0xffff, "/old")).await.unwrap();
+    assert_eq!(store.live(site, now()).await.unwrap().site, split(1, 2));
+
+    let mut forgotten = store.forget_visitor(site, 11, 11 ^ 0xffff).await.unwrap();
+    forgotten.sort_unstable();
+    assert_eq!(forgotten, vec![mine.session_id]);
+    let n = now();
+    assert_eq!(store.presence(site, Scope::Site, n).await.unwrap(), split(0, 2));
+    assert_eq!(store.presence(site, Scope::Page("/private"), n).await.unwrap().visitors(), 1);
+    assert_eq!(store.presence(site, Scope::Group("members"), n).await.unwrap().visitors(), 0);
+    let back = store.touch(&at(&touch(site, 11, "/private"), n)).await.unwrap();
+    assert!(back.is_new && back.session_id != mine.session_id, "the next event opens a new visit");
+    assert_eq!(back.user, None, "and who the visitor was is forgotten too");
+
+    // Under yesterday's hash: the visit carried into today is found and forgotten as well.
+    assert_eq!(store.forget_visitor(site, 13, 13 ^ 0xffff).await.unwrap(), vec![yesterday.session_id]);
+    assert_eq!(store.presence(site, Scope::Page("/old"), now()).await.unwrap().visitors(), 0);
+    assert_eq!(store.forget_visitor(site, 99, 98).await.unwrap(), Vec::<i64>::new(), "nobody: nothing, no error");
+}
+
 async fn contract(store: Arc<dyn SessionStore>) {
+    a_forgotten_visitor_keeps_no_session_and_no_presence(store.as_ref()).await;
     a_lost_visit_handed_back_continues_under_its_id_and_start(store.as_ref()).await;
     touches_within_the_timeout_share_one_session(store.as_ref()).await;
     a_touch_after_the_timeout_opens_a_new_session(store.as_ref()).await;

@@ -62,6 +62,12 @@ function siteForm(ctx) {
       'Lets your pages ask “how many people are reading this” (GET /api/v1/presence), without signing in.',
       current.public_presence,
     );
+    const [ownVisit, ownVisitField] = check(
+      'set-own-visit',
+      'Visitors may see and forget their own visit',
+      'Lets a visitor read what is stored about their current visit and erase it (GET/DELETE /api/v1/visitors/session/current), without signing in.',
+      current.public_current_session,
+    );
     const message = h('div', { role: 'status' });
     const save = editable ? h('button', { type: 'submit', class: 'button primary' }, 'Save') : null;
     const form = h(
@@ -79,6 +85,7 @@ function siteForm(ctx) {
               respect_dnt: dnt.checked,
               hash_routing: hash.checked,
               public_presence: presence.checked,
+              public_current_session: ownVisit.checked,
             };
             const changes = {};
             for (const [key, value] of Object.entries(next)) {
@@ -121,6 +128,7 @@ function siteForm(ctx) {
         dntField,
         hashField,
         presenceField,
+        ownVisitField,
       ),
       message,
       save,

@@ -17,6 +17,7 @@ pub struct Model {
     pub created_at: i64,
     pub audience_rules: String,
     pub owner_user_id: Option<i64>,
+    pub public_current_session: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
