@@ -55,6 +55,8 @@
       `${p.path} at ${when(p.at)}: ${Math.round(p.engaged_ms / 1000)} s engaged` + (p.scroll == null ? '' : `, scrolled ${p.scroll} %`)));
     fill($('own-visit-interactions'), visit.interactions.length
       ? visit.interactions.map((i) => `${i.name} at ${when(i.at)}`) : ['none']);
+    // "none" is not a first item: no number in front of it.
+    $('own-visit-interactions').style.listStyle = visit.interactions.length ? '' : 'none';
   }
 
   async function load() {

@@ -1,6 +1,9 @@
 // The portfolio's "What does this site record about me?" page in real Chromium against a real collector: it
 // shows the visitor's own visit as text, and "Forget this visit" erases it (issue 24, part 1).
 import { test, before, after } from 'node:test';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { startStack, launchBrowser, waitFor, sleep, KIND } from './harness.mjs';
 
@@ -34,6 +37,10 @@ test('the privacy page shows this visit as text and forgets it', async () => {
   assert.ok((await page.locator('#own-visit-never li').allTextContents()).includes('IP address'));
   // Text, not markup: nothing the page shows was parsed as HTML.
   assert.equal(await page.locator('#own-visit-pages li *').count(), 0);
+  // For a person to look at: what a visitor sees (test-artifacts/tracker/own-visit.png).
+  const artifacts = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts', 'tracker');
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, 'own-visit.png'), fullPage: true, animations: 'disabled' });
 
   await page.click('#forget-visit');
   await waitFor('the forgotten message', async () =>
