@@ -8,6 +8,7 @@
 mod backup;
 mod confirm;
 mod data_lock;
+mod healthcheck;
 mod key;
 mod output;
 mod serve;
@@ -82,6 +83,13 @@ pub enum Command {
         #[arg(long)]
         to: Option<PathBuf>,
     },
+    /// Ask the collector on this machine (at its listen address) whether it is up; exit 0 only if it is. For
+    /// container health checks: the image has no shell or HTTP client.
+    Healthcheck {
+        /// Ask `/readyz` (SQL and the session store answer) instead of `/healthz` (the process serves).
+        #[arg(long)]
+        ready: bool,
+    },
 }
 
 pub fn environment() -> BTreeMap<String, String> {
@@ -109,6 +117,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key { command } => key::run(&connect(&settings).await?, command).await,
         Command::Share { command } => share::run(&connect(&settings).await?, command).await,
         Command::Backup { to } => backup::run(&settings, to).await,
+        Command::Healthcheck { ready } => healthcheck::run(&settings.listen, ready),
     }
 }
 

@@ -127,6 +127,11 @@ fn compose_runs_the_image_on_postgres_and_redis_with_what_the_collector_reads() 
     assert!(CONTAINER_SCRIPT.contains(&format!("--tag {image}")), "scripts/container builds {image}");
     assert_eq!(collector["volumes"][0].as_str(), Some("collector-data:/var/lib/footfall"));
     assert_eq!(collector["ports"][0].as_str(), Some("127.0.0.1:8080:8080"));
+    // Its health check is the image's own binary asking itself (the image has nothing else to ask with).
+    let check: Vec<&str> =
+        collector["healthcheck"]["test"].as_sequence().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    assert_eq!(check[..3], ["CMD", "/usr/bin/footfall", "healthcheck"], "{check:?}");
+    assert!(CONTAINERFILE.contains("/usr/bin/footfall"), "the image has the binary where the check runs it");
     // The database and Redis it names are these services, healthy before it starts.
     let url = url::Url::parse(&settings.database.url).unwrap();
     let db = &services[url.host_str().unwrap()];

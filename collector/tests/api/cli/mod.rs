@@ -1,6 +1,7 @@
 //! The `footfall` command line as a script would use it: what it prints on stdout, and clear failures. One file
 //! per command group; the shared kit is here.
 mod backup;
+mod healthcheck;
 mod help;
 mod keys;
 mod serve_lock;
