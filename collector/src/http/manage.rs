@@ -56,7 +56,8 @@ fn account(principal: &Principal) -> Result<&Account, ApiError> {
     })
 }
 
-async fn site_row(state: &AppState, public_id: &str) -> Result<SiteRow, ApiError> {
+/// The stored row of a site an extractor allowed (the cache's copy lacks its owner and settings' raw values).
+pub(super) async fn site_row(state: &AppState, public_id: &str) -> Result<SiteRow, ApiError> {
     sites::find_model(&state.db, public_id).await?.ok_or_else(|| ApiError::not_found("no such site"))
 }
 

@@ -12,15 +12,10 @@ use serde_json::json;
 
 use super::access::{self, ManagerAccount, SiteAccess, SiteAccount, SiteOwner};
 use super::error::ApiError;
+use super::manage::site_row;
 use super::AppState;
-use crate::store::entities::sites::Model as SiteRow;
 use crate::store::members::{self, Role};
-use crate::store::{invitations, sites, users};
-
-/// The stored row of the site an extractor allowed (its owner is not in the cache's copy).
-pub(super) async fn site_row(state: &AppState, public_id: &str) -> Result<SiteRow, ApiError> {
-    sites::find_model(&state.db, public_id).await?.ok_or_else(|| ApiError::not_found("no such site"))
-}
+use crate::store::{invitations, users};
 
 pub(super) fn invalid_role() -> ApiError {
     ApiError::bad_request("invalid_role", "role must be admin or viewer (the owner changes by a transfer)")
